@@ -1,0 +1,205 @@
+"""A build: for each selected layer, reuse the cached result or compute it, then render the site.
+
+Order matters for the user's safety: the manifest is validated and the output
+folders are checked before TensorFlow starts; each finished layer is stored at
+once, so an interrupted build loses at most the layer it was computing.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .architecture import CHANNELS, feature_map_size
+from .config import LayerJob, Manifest
+from .errors import GalleryError
+from .results import FilterResult, LayerResult
+from .site import SiteReport, check_output_dir, render_site
+from .store import BuildLock, CorruptEntry, ResultStore, cache_key, warn
+
+# Batch size on a CPU: large enough to keep the cores busy, small enough that
+# the activations kept for the backward pass stay in a few GB.
+CPU_MEMORY_BUDGET = 3 * 1024**3
+CPU_MAX_BATCH = 16
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    layer: str
+    filters: int
+    dead: int
+    diverged: int
+    mean_loss: float | None
+    seconds: float
+    cached: bool
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    layers: tuple[LayerReport, ...]
+    site: SiteReport
+    weights: dict[str, str]
+
+
+def on_gpu() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def activation_bytes_per_image(layer: str, image_size: int) -> int:
+    """Rough float32 memory the forward+backward pass keeps per image up to `layer`."""
+    from .architecture import CONV_LAYERS, layer_index
+
+    total = 0
+    for name, channels in CONV_LAYERS[: layer_index(layer) + 1]:
+        size = feature_map_size(name, image_size)
+        total += size * size * channels * 4
+    return 3 * total  # conv output, ReLU output and its gradient
+
+
+def auto_batch_size(layer: str, image_size: int, filters: int, gpu: bool) -> int:
+    """`batch_size: auto`: all filters at once on a GPU; memory-bounded chunks on a CPU."""
+    if gpu:
+        return filters
+    by_memory = max(1, CPU_MEMORY_BUDGET // activation_bytes_per_image(layer, image_size))
+    return int(max(1, min(filters, CPU_MAX_BATCH, by_memory)))
+
+
+def environment_info() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "device": f"GPU ({len(gpus)})" if gpus else "CPU",
+    }
+
+
+def compute_layer(
+    vgg,
+    job: LayerJob,
+    weights: dict[str, str],
+    batch_size: int,
+    environment: dict[str, str],
+    on_steps: Callable[[int], None] | None = None,
+) -> tuple[LayerResult, np.ndarray]:
+    """Run the method for one layer and analyse the saved images; returns (result, uint8 images)."""
+    from .analysis import cross_activation, feature_means
+    from .ascent import pixel_ascent, to_uint8
+    from .model import truncated
+
+    settings = job.settings
+    started = time.perf_counter()
+    extractor = truncated(vgg, job.layer)
+    runs = pixel_ascent(extractor, settings, batch_size, on_steps)
+    images = np.stack([to_uint8(run.image) for run in runs])
+    means = feature_means(extractor, images, settings.preprocess, batch_size)
+    filters = tuple(
+        FilterResult.from_run(run, settings.iterations, cross_activation(means[row], run.index))
+        for row, run in enumerate(runs)
+    )
+    result = LayerResult(
+        layer=job.layer,
+        method=settings.method,
+        channels=CHANNELS[job.layer],
+        settings=settings.public(),
+        weights=weights,
+        seconds=round(time.perf_counter() - started, 3),
+        filters=filters,
+        environment=environment,
+    )
+    return result, images
+
+
+def _report(result: LayerResult, cached: bool) -> LayerReport:
+    counts = result.counts()
+    return LayerReport(result.layer, len(result.filters), counts["dead"], counts["diverged"],
+                       result.mean_loss(), result.seconds, cached)
+
+
+def build(manifest: Manifest, layers: list[str] | None = None, *, progress: bool = True) -> BuildReport:
+    """Compute what is missing for the selected layers, then render the whole site."""
+    jobs = manifest.select(layers)
+    store = ResultStore(manifest.cache_dir)
+    check_output_dir(manifest.site_dir)
+    store.ensure_writable()
+    with BuildLock(manifest.cache_dir, f"the cache {manifest.cache_dir}"):
+        store.remove_leftovers()
+        from .model import load_vgg16
+
+        vgg, info = load_vgg16(manifest.weights)
+        weights = info.public()
+        store.remember_weights(manifest.weights, weights)
+        environment = environment_info()
+        gpu = on_gpu()
+        reports = []
+        for job in jobs:
+            key = cache_key(job.layer, job.settings, info.sha256)
+            try:
+                cached = store.load(job.layer, job.settings.method, key)
+            except CorruptEntry as error:
+                warn(f"{job.layer}: cached result is damaged ({error}); recomputing it")
+                store.discard(job.layer, job.settings.method, key)
+                cached = None
+            if cached is not None:
+                reports.append(_report(cached, cached=True))
+                continue
+            batch = job.settings.batch_size or auto_batch_size(
+                job.layer, job.settings.image_size, len(job.settings.filters), gpu)
+            result, images = _compute_with_progress(vgg, job, weights, batch, environment, progress)
+            store.save(key, result, images)
+            reports.append(_report(result, cached=False))
+        site = render_site(manifest, store, weights)
+    return BuildReport(tuple(reports), site, weights)
+
+
+def _compute_with_progress(vgg, job, weights, batch, environment, progress):
+    if not progress:
+        return compute_layer(vgg, job, weights, batch, environment)
+    from tqdm import tqdm
+
+    total = len(job.settings.filters) * job.settings.iterations
+    with tqdm(total=total, desc=f"{job.layer} (batch {batch})", unit="img-step",
+              file=sys.stderr, dynamic_ncols=True, leave=True) as bar:
+        return compute_layer(vgg, job, weights, batch, environment, bar.update)
+
+
+def render_only(manifest: Manifest) -> SiteReport:
+    """`make site`: re-render every page from the cache, without TensorFlow."""
+    store = ResultStore(manifest.cache_dir)
+    weights = store.recall_weights(manifest.weights)
+    if weights is None:
+        raise GalleryError(
+            f"nothing built yet for weights '{manifest.weights.source}' in {manifest.cache_dir}; "
+            "run 'make gallery' (or 'vgg-gallery build') first"
+        )
+    with BuildLock(manifest.cache_dir, f"the cache {manifest.cache_dir}"):
+        return render_site(manifest, store, weights)
+
+
+def summary_table(reports: tuple[LayerReport, ...]) -> str:
+    rows = [("layer", "filters", "dead", "diverged", "mean loss", "seconds", "")]
+    for r in reports:
+        rows.append((
+            r.layer, str(r.filters), str(r.dead), str(r.diverged),
+            "—" if r.mean_loss is None else f"{r.mean_loss:,.2f}",
+            f"{r.seconds:,.1f}", "(cached)" if r.cached else "",
+        ))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [cell.ljust(w) if i in (0, 6) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,419 @@
+"""Load and validate `gallery.yaml` into frozen dataclasses.
+
+Validation happens once, here: everything downstream can trust the values.
+Every problem is a ConfigError whose one-line message names the manifest, the
+key path, the offending value and what would be valid.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from .architecture import (
+    CHANNELS,
+    CONV_LAYER_NAMES,
+    MAX_IMAGE_SIZE,
+    MIN_IMAGE_SIZE,
+    NON_CONV_LAYERS,
+)
+from .errors import ConfigError
+
+METHODS = ("pixel",)
+PREPROCESS = ("none", "caffe")
+WEIGHT_SOURCES = ("imagenet", "hed", "random", "auto")
+
+TOP_KEYS = ("title", "model", "output", "defaults", "layers")
+MODEL_KEYS = ("weights", "random_seed")
+OUTPUT_KEYS = ("site", "cache")
+LAYER_KEYS = (
+    "method",
+    "lr",
+    "iterations",
+    "threshold",
+    "filters",
+    "image_size",
+    "seed",
+    "init",
+    "preprocess",
+    "batch_size",
+)
+
+# The seed's settings for block1 (DESIGN.md §1), used where the manifest is silent.
+BUILTIN_DEFAULTS: dict[str, Any] = {
+    "method": "pixel",
+    "lr": 2.5,
+    "iterations": 20,
+    "threshold": None,
+    "filters": 64,
+    "image_size": 224,
+    "seed": 42,
+    "init": [128.0, 148.0],
+    "preprocess": "none",
+    "batch_size": "auto",
+}
+
+
+@dataclass(frozen=True)
+class LayerSettings:
+    """Everything that determines one layer's result for one method."""
+
+    method: str
+    lr: float
+    iterations: int
+    threshold: float | None
+    filters: tuple[int, ...]
+    image_size: int
+    seed: int
+    init: tuple[float, float]
+    preprocess: str
+    batch_size: int | None  # None = auto
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings that change the result (batch size does not: batching is exact)."""
+        return {
+            "method": self.method,
+            "lr": self.lr,
+            "iterations": self.iterations,
+            "threshold": self.threshold,
+            "filters": list(self.filters),
+            "image_size": self.image_size,
+            "seed": self.seed,
+            "init": list(self.init),
+            "preprocess": self.preprocess,
+        }
+
+    def public(self) -> dict[str, Any]:
+        """Settings as written into the public data files."""
+        data = self.fingerprint()
+        data["batch_size"] = "auto" if self.batch_size is None else self.batch_size
+        return data
+
+
+@dataclass(frozen=True)
+class LayerJob:
+    layer: str
+    settings: LayerSettings
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    source: str  # imagenet | hed | random | auto | file
+    path: Path | None = None
+    random_seed: int = 0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    title: str
+    weights: WeightsSpec
+    site_dir: Path
+    cache_dir: Path
+    jobs: tuple[LayerJob, ...] = field(default_factory=tuple)
+
+    def select(self, layers: list[str] | None) -> tuple[LayerJob, ...]:
+        """The jobs for a layer selection (None = all), in network order."""
+        if not layers:
+            return self.jobs
+        known = {job.layer for job in self.jobs}
+        for name in layers:
+            if name not in CONV_LAYER_NAMES:
+                raise ConfigError(f"--layers: {_layer_problem(name)}")
+            if name not in known:
+                raise ConfigError(
+                    f"--layers: {name} is not in {self.path.name}'s layers; "
+                    f"it has: {', '.join(job.layer for job in self.jobs)}"
+                )
+        return tuple(job for job in self.jobs if job.layer in layers)
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicated mapping keys (PyYAML silently keeps the last)."""
+
+
+def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict:
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:  # unhashable key: let the normal constructor report it
+            break
+        if duplicate:
+            mark = key_node.start_mark
+            raise ConfigError(
+                f"duplicated key {key!r} at line {mark.line + 1}, column {mark.column + 1}: "
+                "each key may appear once; merge the two entries"
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
+
+
+def _parse_yaml(text: str, name: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except ConfigError as error:
+        raise ConfigError(f"{name}: {error}") from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = error.problem or error.context or "invalid YAML"
+        raise ConfigError(f"{name}: YAML syntax error{where}: {problem}") from None
+    except yaml.YAMLError as error:
+        detail = " ".join(str(error).split())
+        raise ConfigError(f"{name}: YAML error: {detail}") from None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unknown_key(where: str, key: Any, valid: tuple[str, ...]) -> ConfigError:
+    guess = difflib.get_close_matches(str(key), valid, n=1)
+    hint = f"did you mean '{guess[0]}'? " if guess else ""
+    return ConfigError(f"{where}{key}: unknown key; {hint}valid keys: {', '.join(valid)}")
+
+
+def _check_keys(where: str, mapping: dict, valid: tuple[str, ...]) -> None:
+    for key in mapping:
+        if key not in valid:
+            raise _unknown_key(where, key, valid)
+
+
+def _mapping(where: str, value: Any, *, allow_none: bool = True) -> dict:
+    if value is None and allow_none:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys to values, got {_show(value)}")
+    return value
+
+
+def _layer_problem(name: Any) -> str:
+    if name in NON_CONV_LAYERS:
+        return (
+            f"{name} is not a conv layer (only conv layers have filters to visualize); "
+            f"valid layers: {', '.join(CONV_LAYER_NAMES)}"
+        )
+    guess = difflib.get_close_matches(str(name), CONV_LAYER_NAMES, n=1)
+    hint = f"did you mean '{guess[0]}'? " if guess else ""
+    return f"no such layer {_show(name)}; {hint}valid layers: {', '.join(CONV_LAYER_NAMES)}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive_number(key: str, value: Any) -> float:
+    if not _is_number(value) or not value > 0 or value != value or value == float("inf"):
+        raise ConfigError(f"{key}: expected a positive number, got {_show(value)}")
+    return float(value)
+
+
+def _int(key: str, value: Any, *, low: int | None = None, high: int | None = None,
+         what: str = "an integer") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{key}: expected {what}, got {_show(value)}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{key}: expected {what}, got {value}")
+    return value
+
+
+def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{key}: expected one of {', '.join(choices)}, got {_show(value)}")
+    return value
+
+
+# --------------------------------------------------------------------------- layer settings
+
+
+def _filters(key: str, value: Any, channels: int, layer: str) -> tuple[int, ...]:
+    if isinstance(value, list):
+        if not value:
+            raise ConfigError(f"{key}: expected a non-empty list of filter indices, got []")
+        seen: set[int] = set()
+        for index in value:
+            _int(key, index, low=0, high=channels - 1,
+                 what=f"filter indices from 0 to {channels - 1} ({layer} has {channels} filters)")
+            if index in seen:
+                raise ConfigError(f"{key}: filter {index} is listed twice; list each filter once")
+            seen.add(index)
+        return tuple(value)
+    count = _int(key, value, low=1, high=channels,
+                 what=f"a count from 1 to {channels} or a list of indices ({layer} has {channels} filters)")
+    return tuple(range(count))
+
+
+def _init(key: str, value: Any) -> tuple[float, float]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(_is_number(v) for v in value)
+        or not value[0] < value[1]
+    ):
+        raise ConfigError(f"{key}: expected [low, high] with low < high (e.g. [128, 148]), got {_show(value)}")
+    return float(value[0]), float(value[1])
+
+
+def _batch_size(key: str, value: Any) -> int | None:
+    if value == "auto":
+        return None
+    return _int(key, value, low=1, what="'auto' or a positive integer")
+
+
+def _threshold(key: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    return _positive_number(key, value)
+
+
+_VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "method": lambda key, value: _choice(key, value, METHODS),
+    "lr": _positive_number,
+    "iterations": lambda key, value: _int(key, value, low=1, what="a positive integer"),
+    "threshold": _threshold,
+    "image_size": lambda key, value: _int(
+        key, value, low=MIN_IMAGE_SIZE, high=MAX_IMAGE_SIZE,
+        what=f"an integer from {MIN_IMAGE_SIZE} (VGG16's five poolings) to {MAX_IMAGE_SIZE} pixels",
+    ),
+    "seed": lambda key, value: _int(key, value, low=0, high=2**32 - 1,
+                                    what="an integer from 0 to 4294967295"),
+    "init": _init,
+    "preprocess": lambda key, value: _choice(key, value, PREPROCESS),
+    "batch_size": _batch_size,
+}
+
+
+def _layer_settings(layer: str, merged: dict[str, tuple[Any, str]]) -> LayerSettings:
+    values: dict[str, Any] = {}
+    for key, (value, where) in merged.items():
+        if key == "filters":
+            values[key] = _filters(where, value, CHANNELS[layer], layer)
+        else:
+            values[key] = _VALIDATORS[key](where, value)
+    return LayerSettings(**values)
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def _weights(name: str, model: dict, base: Path) -> WeightsSpec:
+    _check_keys(f"{name}: model.", model, MODEL_KEYS)
+    source = model.get("weights", "auto")
+    random_seed = _int(f"{name}: model.random_seed", model.get("random_seed", 0), low=0,
+                       what="a non-negative integer")
+    if not isinstance(source, str) or not source.strip():
+        raise ConfigError(
+            f"{name}: model.weights: expected one of {', '.join(WEIGHT_SOURCES)} "
+            f"or a path to a weights file, got {_show(source)}"
+        )
+    if source in WEIGHT_SOURCES:
+        return WeightsSpec(source=source, random_seed=random_seed)
+    path = (base / source).resolve()
+    if not path.is_file():
+        raise ConfigError(
+            f"{name}: model.weights: no such file {source!r} "
+            f"(expected {', '.join(WEIGHT_SOURCES)} or the path of an existing .h5 weights file)"
+        )
+    return WeightsSpec(source="file", path=path, random_seed=random_seed)
+
+
+def _output_dir(name: str, output: dict, key: str, default: str, base: Path) -> Path:
+    value = output.get(key, default)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{name}: output.{key}: expected a folder path, got {_show(value)}")
+    return (base / value).resolve()
+
+
+def parse_manifest(data: Any, name: str = "gallery.yaml", base: Path | None = None) -> Manifest:
+    """Validate parsed YAML data into a Manifest (paths relative to `base`)."""
+    base = base or Path.cwd()
+    if data is None:
+        raise ConfigError(f"{name}: the manifest is empty; it needs at least a 'layers:' mapping")
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{name}: the manifest must be a mapping with keys {', '.join(TOP_KEYS)}, "
+            f"got a {type(data).__name__}"
+        )
+    _check_keys(f"{name}: ", data, TOP_KEYS)
+
+    title = data.get("title", "VGG16 filter gallery")
+    if not isinstance(title, str):
+        raise ConfigError(f"{name}: title: expected text, got {_show(title)}")
+
+    weights = _weights(name, _mapping(f"{name}: model", data.get("model")), base)
+    output = _mapping(f"{name}: output", data.get("output"))
+    _check_keys(f"{name}: output.", output, OUTPUT_KEYS)
+    site_dir = _output_dir(name, output, "site", "site", base)
+    cache_dir = _output_dir(name, output, "cache", ".cache/gallery", base)
+    if site_dir == cache_dir or cache_dir.is_relative_to(site_dir):
+        raise ConfigError(
+            f"{name}: output.cache: the cache must live outside the site folder, got {cache_dir}"
+        )
+
+    defaults = _mapping(f"{name}: defaults", data.get("defaults"))
+    _check_keys(f"{name}: defaults.", defaults, LAYER_KEYS)
+
+    layers = _mapping(f"{name}: layers", data.get("layers"), allow_none=False) \
+        if "layers" in data else None
+    if not layers:
+        raise ConfigError(
+            f"{name}: layers: expected a mapping of conv layer names to settings "
+            f"(at least one of {', '.join(CONV_LAYER_NAMES)})"
+        )
+
+    jobs: list[LayerJob] = []
+    for layer, overrides in layers.items():
+        if layer not in CONV_LAYER_NAMES:
+            raise ConfigError(f"{name}: layers.{layer}: {_layer_problem(layer)}")
+        overrides = _mapping(f"{name}: layers.{layer}", overrides)
+        _check_keys(f"{name}: layers.{layer}.", overrides, LAYER_KEYS)
+        merged = {key: (value, f"{name}: (built-in default) {key}") for key, value in BUILTIN_DEFAULTS.items()}
+        merged.update({key: (value, f"{name}: defaults.{key}") for key, value in defaults.items()})
+        merged.update({key: (value, f"{name}: layers.{layer}.{key}") for key, value in overrides.items()})
+        jobs.append(LayerJob(layer=layer, settings=_layer_settings(layer, merged)))
+
+    jobs.sort(key=lambda job: CONV_LAYER_NAMES.index(job.layer))
+    return Manifest(
+        path=base / name,
+        title=title,
+        weights=weights,
+        site_dir=site_dir,
+        cache_dir=cache_dir,
+        jobs=tuple(jobs),
+    )
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and validate a manifest file; raises ConfigError with a one-line message."""
+    path = Path(path)
+    name = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such manifest file; pass the path of a gallery.yaml") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, expected a manifest file such as gallery.yaml") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file; a manifest is YAML text") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the manifest: {error.strerror}") from None
+    data = _parse_yaml(text, name)
+    return parse_manifest(data, name=name, base=path.resolve().parent)

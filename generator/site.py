@@ -1,0 +1,269 @@
+"""Render the static site from the cached results: context of plain data -> Jinja -> one writer.
+
+The site is assembled in a temporary folder beside the output and swapped in
+whole, so a reader (or a browser) never sees a half-written site, and an
+interrupted render leaves the previous site as it was. A marker file identifies
+our own output: a folder without it that holds files is refused, never deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from . import __version__
+from .architecture import CONV_LAYER_NAMES, receptive_field
+from .config import Manifest
+from .errors import OutputError
+from .results import LayerResult
+from .store import CorruptEntry, ResultStore, cache_key, dumps, image_name, thumb_name, warn
+
+MARKER = ".vgg16-gallery"
+
+
+def templates_dir() -> Path:
+    """Templates ship inside the wheel (generator/templates); a checkout has them at the top."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "templates"
+
+
+@dataclass(frozen=True)
+class SiteReport:
+    site_dir: Path
+    layers_built: int
+    layers_missing: tuple[str, ...]
+    pages: int
+    bytes: int
+
+
+# --------------------------------------------------------------------------- output folder checks
+
+
+def check_output_dir(site_dir: Path) -> None:
+    """Refuse an output that is a file, someone else's folder, or not writable."""
+    if site_dir.exists() and not site_dir.is_dir():
+        raise OutputError(f"output.site: {site_dir} is a file, not a folder; choose another output.site")
+    if site_dir.is_dir() and any(site_dir.iterdir()) and not (site_dir / MARKER).is_file():
+        raise OutputError(
+            f"output.site: {site_dir} holds files that are not a gallery (no {MARKER} marker); "
+            "refusing to replace them: choose an empty or new folder in output.site"
+        )
+    parent = site_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"output.site: cannot create {parent} ({error.strerror})") from None
+    if not os.access(parent, os.W_OK | os.X_OK) or (site_dir.is_dir() and not os.access(site_dir, os.W_OK)):
+        raise OutputError(f"output.site: {site_dir} is not writable; choose a writable folder in output.site")
+
+
+def _swap_in(temp: Path, site_dir: Path) -> None:
+    """Replace site_dir by temp with two renames; the old site is removed only afterwards."""
+    old = None
+    if site_dir.exists():
+        old = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.old-"))
+        os.rename(site_dir, old / "site")
+    try:
+        os.rename(temp, site_dir)
+    except BaseException:
+        if old is not None:
+            os.rename(old / "site", site_dir)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_leftovers(site_dir: Path) -> None:
+    for pattern in (f".{site_dir.name}.tmp-*", f".{site_dir.name}.old-*"):
+        for path in site_dir.parent.glob(pattern):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- context
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def image_url(layer: str, method: str, index: int) -> str:
+    return f"images/{layer}/{method}/{image_name(index)}"
+
+
+def thumb_url(layer: str, method: str, index: int) -> str:
+    return f"images/{layer}/{method}/{thumb_name(index)}"
+
+
+def layer_context(result: LayerResult, image_size: int) -> dict[str, Any]:
+    counts = result.counts()
+    filters = []
+    for f in result.filters:
+        filters.append({
+            "index": f.index,
+            "loss": f.loss,
+            "loss_text": "NaN" if f.loss is None else f"{f.loss:.2f}",
+            "steps": f.steps,
+            "stopped_early": f.stopped_early,
+            "status": f.status,
+            "activation": f.activation,
+            "activation_text": _fmt(f.activation),
+            "rank": f.rank,
+            "reaching": list(f.reaching),
+            "image": image_url(result.layer, result.method, f.index),
+            "thumbnail": thumb_url(result.layer, result.method, f.index),
+        })
+    ok = [f for f in result.filters if f.status == "ok"]
+    return {
+        "name": result.layer,
+        "method": result.method,
+        "channels": result.channels,
+        "settings": result.settings,
+        "image_size": image_size,
+        "receptive_field": receptive_field(result.layer),
+        "counts": counts,
+        "mean_loss": result.mean_loss(),
+        "mean_loss_text": _fmt(result.mean_loss()),
+        "seconds": result.seconds,
+        "seconds_text": f"{result.seconds:,.1f}",
+        "filters": filters,
+        "strongest": result.strongest_count(),
+        "ok_count": len(ok),
+        "data_json": f"data/{result.layer}/{result.method}.json",
+        "data_csv": f"data/{result.layer}/{result.method}.csv",
+        "page": f"layers/{result.layer}.html",
+        "environment": result.environment,
+    }
+
+
+def build_context(manifest: Manifest, results: dict[str, LayerResult], weights: dict[str, str] | None) -> dict:
+    layers = []
+    for job in manifest.jobs:
+        result = results.get(job.layer)
+        entry = {
+            "name": job.layer,
+            "settings": job.settings.public(),
+            "built": result is not None,
+            "receptive_field": receptive_field(job.layer),
+        }
+        if result is not None:
+            entry.update(layer_context(result, job.settings.image_size))
+        layers.append(entry)
+    built = [layer for layer in layers if layer["built"]]
+    for position, layer in enumerate(built):
+        layer["previous"] = built[position - 1]["name"] if position > 0 else None
+        layer["next"] = built[position + 1]["name"] if position + 1 < len(built) else None
+    environment = built[0]["environment"] if built else {}
+    return {
+        "title": manifest.title,
+        "layers": layers,
+        "weights": weights,
+        "environment": environment,
+        "generator_version": __version__,
+        "all_layers": CONV_LAYER_NAMES,
+    }
+
+
+# --------------------------------------------------------------------------- writer
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["fmt"] = _fmt
+    return env
+
+
+def load_results(manifest: Manifest, store: ResultStore, weights_sha256: str | None) -> dict[str, LayerResult]:
+    """The cached result of each manifest layer under the current settings and weights."""
+    results: dict[str, LayerResult] = {}
+    if weights_sha256 is None:
+        return results
+    for job in manifest.jobs:
+        key = cache_key(job.layer, job.settings, weights_sha256)
+        try:
+            result = store.load(job.layer, job.settings.method, key)
+        except CorruptEntry as error:
+            warn(f"{job.layer}: cached result is damaged ({error}); it is left out and will be recomputed")
+            continue
+        if result is not None:
+            results[job.layer] = result
+    return results
+
+
+def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] | None) -> SiteReport:
+    """Write the whole site for the manifest from the cache, then swap it into output.site."""
+    site_dir = manifest.site_dir
+    check_output_dir(site_dir)
+    remove_leftovers(site_dir)
+    results = load_results(manifest, store, weights["sha256"] if weights else None)
+    context = build_context(manifest, results, weights)
+    env = _environment()
+
+    temp = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.tmp-"))
+    pages = 0
+    try:
+        shutil.copytree(templates_dir() / "static", temp / "static")
+        for job in manifest.jobs:
+            result = results.get(job.layer)
+            if result is None:
+                continue
+            key = cache_key(job.layer, job.settings, weights["sha256"])
+            images = temp / "images" / job.layer / result.method
+            images.mkdir(parents=True)
+            for f in result.filters:
+                for name in (image_name(f.index), thumb_name(f.index)):
+                    _link_or_copy(store.image_path(job.layer, result.method, key, name), images / name)
+            data = temp / "data" / job.layer
+            data.mkdir(parents=True, exist_ok=True)
+            public = result.public(
+                lambda i, r=result: image_url(r.layer, r.method, i),
+                lambda i, r=result: thumb_url(r.layer, r.method, i),
+            )
+            (data / f"{result.method}.json").write_bytes(dumps(public))
+            (data / f"{result.method}.csv").write_text(result.csv_table(), encoding="utf-8")
+
+        def page(template: str, path: str, **extra: Any) -> None:
+            nonlocal pages
+            depth = path.count("/")
+            html = env.get_template(template).render(root="../" * depth, **context, **extra)
+            target = temp / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(html, encoding="utf-8")
+            pages += 1
+
+        page("index.html", "index.html")
+        for layer in context["layers"]:
+            if layer["built"]:
+                page("layer.html", layer["page"], layer=layer)
+
+        (temp / ".nojekyll").write_bytes(b"")
+        (temp / MARKER).write_text(json.dumps({"generator_version": __version__}) + "\n")
+        size = sum(p.stat().st_size for p in temp.rglob("*") if p.is_file())
+        os.chmod(temp, 0o755)  # mkdtemp makes 0700; a served site must be readable
+        _swap_in(temp, site_dir)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    missing = tuple(job.layer for job in manifest.jobs if job.layer not in results)
+    return SiteReport(site_dir, len(results), missing, pages, size)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Hard links make `make site` fast and the site small on disk; copy across file systems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)

@@ -1,0 +1,229 @@
+"""The result cache on disk: keyed entries, atomic writes, corruption checks, the build lock.
+
+Layout (cache folder, outside the site):
+  <cache>/<layer>/<method>/<key>/result.json   the LayerResult, with its key and format
+  <cache>/<layer>/<method>/<key>/images/f007.png, t007.png   image and thumbnail of filter 7
+  <cache>/weights.json                          weights fingerprint of the last build per source
+  <cache>/.lock                                 held by the running build
+
+The key hashes everything that changes a layer's result: the settings that
+matter, the weights' sha256, the generator version and the cache format. An
+entry is written into a temporary folder and renamed into place, so a reader
+sees either a whole entry or none; a build killed mid-layer leaves only a
+temporary folder that the next build ignores and removes.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from . import __version__
+from .config import LayerSettings, WeightsSpec
+from .errors import OutputError
+from .images import decode_png, encode_png, thumbnail
+from .results import LayerResult
+
+CACHE_FORMAT = 1
+
+
+def image_name(index: int) -> str:
+    return f"f{index:03d}.png"
+
+
+def thumb_name(index: int) -> str:
+    return f"t{index:03d}.png"
+
+
+def cache_key(layer: str, settings: LayerSettings, weights_sha256: str) -> str:
+    payload = {
+        "cache_format": CACHE_FORMAT,
+        "generator_version": __version__,
+        "layer": layer,
+        "settings": settings.fingerprint(),
+        "weights_sha256": weights_sha256,
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old content or the new, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def dumps(data: Any) -> bytes:
+    """Canonical JSON: sorted keys, no NaN (the results replace them by null first)."""
+    return (json.dumps(data, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
+
+
+class CorruptEntry(Exception):
+    """A cache entry exists but cannot be trusted; it is recomputed."""
+
+
+class ResultStore:
+    def __init__(self, cache_dir: Path):
+        self.root = cache_dir
+
+    # -- entries ------------------------------------------------------------
+
+    def entry_dir(self, layer: str, method: str, key: str) -> Path:
+        return self.root / layer / method / key
+
+    def load(self, layer: str, method: str, key: str) -> LayerResult | None:
+        """The cached result, None if absent; raises CorruptEntry if present but damaged."""
+        entry = self.entry_dir(layer, method, key)
+        if not entry.exists():
+            return None
+        try:
+            record = json.loads((entry / "result.json").read_text(encoding="utf-8"))
+            if record.get("cache_format") != CACHE_FORMAT or record.get("key") != key:
+                raise CorruptEntry("wrong cache format or key")
+            result = LayerResult.from_dict(record["result"])
+            if result.layer != layer or result.method != method:
+                raise CorruptEntry("entry is for another layer or method")
+            for f in result.filters:
+                for name in (image_name(f.index), thumb_name(f.index)):
+                    if not (entry / "images" / name).is_file():
+                        raise CorruptEntry(f"missing image {name}")
+            return result
+        except CorruptEntry:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise CorruptEntry(f"{type(error).__name__}: {error}") from None
+
+    def image_path(self, layer: str, method: str, key: str, name: str) -> Path:
+        return self.entry_dir(layer, method, key) / "images" / name
+
+    def load_images(self, layer: str, method: str, key: str, result: LayerResult) -> np.ndarray:
+        """The saved uint8 images of an entry, in filter order (for checks and analysis)."""
+        return np.stack([
+            decode_png(self.image_path(layer, method, key, image_name(f.index)).read_bytes())
+            for f in result.filters
+        ])
+
+    def save(self, key: str, result: LayerResult, images: np.ndarray) -> Path:
+        """Write an entry atomically: a temporary folder, renamed into place when whole."""
+        final = self.entry_dir(result.layer, result.method, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
+        try:
+            (temp / "images").mkdir()
+            for f, pixels in zip(result.filters, images):
+                (temp / "images" / image_name(f.index)).write_bytes(encode_png(pixels))
+                (temp / "images" / thumb_name(f.index)).write_bytes(encode_png(thumbnail(pixels)))
+            record = {"cache_format": CACHE_FORMAT, "key": key, "result": result.to_dict()}
+            (temp / "result.json").write_bytes(dumps(record))
+            if final.exists():  # a corrupt entry being replaced
+                shutil.rmtree(final)
+            os.replace(temp, final)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        return final
+
+    def discard(self, layer: str, method: str, key: str) -> None:
+        shutil.rmtree(self.entry_dir(layer, method, key), ignore_errors=True)
+
+    def remove_leftovers(self) -> None:
+        """Temporary folders of builds that were killed mid-write."""
+        if not self.root.exists():
+            return
+        for temp in self.root.glob("*/*/.tmp-*"):
+            shutil.rmtree(temp, ignore_errors=True)
+
+    # -- weights fingerprints ------------------------------------------------
+
+    @staticmethod
+    def _spec_key(spec: WeightsSpec) -> str:
+        return f"{spec.source}|{spec.path or ''}|{spec.random_seed}"
+
+    def remember_weights(self, spec: WeightsSpec, weights: dict[str, str]) -> None:
+        path = self.root / "weights.json"
+        known = self._read_json(path) or {}
+        known[self._spec_key(spec)] = weights
+        write_atomic(path, dumps(known))
+
+    def recall_weights(self, spec: WeightsSpec) -> dict[str, str] | None:
+        """The weights the last build with this source used (lets `site` skip TensorFlow)."""
+        known = self._read_json(self.root / "weights.json") or {}
+        return known.get(self._spec_key(spec))
+
+    @staticmethod
+    def _read_json(path: Path) -> Any:
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    # -- the build lock -----------------------------------------------------
+
+    def ensure_writable(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-")
+            probe.close()
+        except FileExistsError:
+            raise OutputError(f"output.cache: {self.root} is a file; point output.cache at a folder") from None
+        except OSError as error:
+            raise OutputError(
+                f"output.cache: cannot write to {self.root} ({error.strerror}); "
+                "choose a writable folder in output.cache"
+            ) from None
+
+
+class BuildLock:
+    """An exclusive lock on a cache folder: a second build into it is refused, not queued."""
+
+    def __init__(self, cache_dir: Path, what: str):
+        self.path = cache_dir / ".lock"
+        self.what = what
+        self.handle = None
+
+    def __enter__(self) -> "BuildLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "a+")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            self.handle.close()
+            if error.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise OutputError(
+                    f"{self.what} is busy: another build is running on it (lock {self.path}); "
+                    "wait for it to finish"
+                ) from None
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+
+
+def warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def iter_entries(store: ResultStore) -> Iterator[Path]:
+    yield from (p for p in store.root.glob("*/*/*") if p.is_dir() and not p.name.startswith("."))
