@@ -1,0 +1,43 @@
+# Two commands set everything up: `make gallery` builds the gallery, `make test` runs the tests.
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed
+MANIFEST ?= gallery.yaml
+LAYERS   ?=
+PORT     ?= 8000
+
+.PHONY: install gallery preview site serve test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## the whole gallery of gallery.yaml (hours on a 2-core CPU); LAYERS=block1_conv1,block5_conv1 for a part
+gallery: $(STAMP)
+	$(BIN)/vgg-gallery build $(MANIFEST) $(if $(LAYERS),--layers $(LAYERS))
+
+## a quick gallery (preview.yaml: 5 layers, 16 filters, 128 px) into preview/
+preview: $(STAMP)
+	$(BIN)/vgg-gallery build preview.yaml
+
+## re-render every page from the cache, computing nothing
+site: $(STAMP)
+	$(BIN)/vgg-gallery site $(MANIFEST)
+
+## browse the site: make serve (gallery) or make serve MANIFEST=preview.yaml
+serve: $(STAMP)
+	$(BIN)/vgg-gallery serve $(MANIFEST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
+
+clean:
+	rm -rf site preview .cache

@@ -1,0 +1,198 @@
+"""End to end on the real VGG16 architecture with random weights and tiny settings."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from generator.build import build, render_only
+from generator.cli import main
+from generator.config import load_manifest
+from generator.errors import OutputError
+from generator.site import MARKER
+
+from conftest import REPO, write_manifest
+
+pytestmark = pytest.mark.slow
+
+TINY = """
+title: Tiny <test> gallery
+model: {weights: random, random_seed: 3}
+output: {site: site, cache: cache}
+defaults: {filters: 4, image_size: 32, iterations: 3, lr: 4.0}
+layers:
+  block1_conv1: {}
+  block2_conv2: {threshold: 0.5, iterations: 6}
+  block5_conv1: {filters: [7, 2, 300]}
+"""
+
+FILTER_KEYS = {"index", "loss", "steps", "stopped_early", "reached_threshold", "status", "history",
+               "image", "thumbnail", "activation", "rank", "reaching", "cross"}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gallery")
+    manifest = load_manifest(write_manifest(folder, TINY))
+    report = build(manifest, progress=False)
+    return folder, manifest, report
+
+
+def test_public_data_files_follow_the_schema(built):
+    folder, manifest, report = built
+    assert [r.cached for r in report.layers] == [False, False, False]
+    for job in manifest.jobs:
+        data = json.loads((folder / "site" / "data" / job.layer / "pixel.json").read_text())
+        assert {"layer", "method", "channels", "settings", "weights", "seconds", "filters"} <= set(data)
+        assert data["layer"] == job.layer and data["method"] == "pixel"
+        assert data["weights"]["source"] == "random" and len(data["weights"]["sha256"]) == 64
+        assert [f["index"] for f in data["filters"]] == list(job.settings.filters)
+        for f in data["filters"]:
+            assert FILTER_KEYS <= set(f)
+            assert len(f["cross"]) == data["channels"]
+            assert f["steps"] == len(f["history"])
+            assert f["status"] in ("ok", "dead", "diverged")
+            # the target's own value, its rank and its rivals are read off the same C means
+            assert f["activation"] == f["cross"][f["index"]]
+            assert f["rank"] == 1 + sum(value > f["activation"] for value in f["cross"])
+            assert all(f["cross"][k] >= f["activation"] for k in f["reaching"])
+            image = Image.open(folder / "site" / f["image"])
+            assert image.size == (32, 32) and image.mode == "RGB"
+        rows = list(csv.DictReader((folder / "site" / "data" / job.layer / "pixel.csv").open()))
+        assert [int(r["filter"]) for r in rows] == list(job.settings.filters)
+
+
+def test_threshold_stops_filters_early(built):
+    folder, _, _ = built
+    data = json.loads((folder / "site" / "data" / "block2_conv2" / "pixel.json").read_text())
+    for f in data["filters"]:
+        if f["reached_threshold"]:
+            assert f["loss"] >= 0.5 and f["loss"] == f["history"][-1]
+        else:
+            assert f["steps"] == 6 and all(value < 0.5 for value in f["history"])
+
+
+def test_cross_activation_is_recomputed_from_the_saved_png(built, random_vgg):
+    """The numbers on the page are those of the picture the user sees, not of the float image."""
+    import tensorflow as tf
+
+    from generator.model import truncated
+
+    folder, _, _ = built
+    vgg, _ = random_vgg
+    data = json.loads((folder / "site" / "data" / "block1_conv1" / "pixel.json").read_text())
+    f = data["filters"][1]
+    pixels = np.asarray(Image.open(folder / "site" / f["image"]), dtype=np.float32)[None]
+    means = tf.reduce_mean(truncated(vgg, "block1_conv1")(pixels), axis=[1, 2]).numpy()[0]
+    np.testing.assert_allclose(f["cross"], means, rtol=1e-5, atol=1e-5)
+
+
+def test_pages_show_grid_and_loss_table(built):
+    folder, manifest, _ = built
+    index = (folder / "site" / "index.html").read_text()
+    assert "Tiny &lt;test&gt; gallery" in index  # autoescaped
+    assert "Not Keras' ImageNet weights" in index
+    for job in manifest.jobs:
+        assert f'href="layers/{job.layer}.html"' in index
+        page = (folder / "site" / "layers" / f"{job.layer}.html").read_text()
+        assert page.count('class="cell ') == len(job.settings.filters)
+        assert page.count("Loss=") == len(job.settings.filters)
+        assert 'href="../static/style.css"' in page
+    assert (folder / "site" / ".nojekyll").is_file() and (folder / "site" / MARKER).is_file()
+
+
+def test_rebuild_uses_cache_and_recomputes_only_the_changed_layer(built, tmp_path):
+    folder, manifest, _ = built
+    again = build(manifest, progress=False)
+    assert [r.cached for r in again.layers] == [True, True, True]
+    text = TINY.replace("block2_conv2: {threshold: 0.5, iterations: 6}",
+                        "block2_conv2: {threshold: 0.5, iterations: 6, lr: 3.0}")
+    changed = build(load_manifest(write_manifest(folder, text)), progress=False)
+    assert [r.cached for r in changed.layers] == [True, False, True]
+    write_manifest(folder, TINY)
+
+
+def test_layer_selection_builds_only_those_and_site_keeps_the_rest(built, tmp_path):
+    manifest = load_manifest(write_manifest(tmp_path, TINY))
+    report = build(manifest, ["block5_conv1"], progress=False)
+    assert [r.layer for r in report.layers] == ["block5_conv1"]
+    assert report.site.layers_missing == ("block1_conv1", "block2_conv2")
+    assert "not built yet" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_site_rerenders_without_recomputing(built):
+    folder, manifest, _ = built
+    before = (folder / "site" / "data" / "block1_conv1" / "pixel.json").read_bytes()
+    (folder / "site" / "index.html").unlink()
+    report = render_only(manifest)
+    assert report.layers_built == 3
+    assert (folder / "site" / "index.html").is_file()
+    assert (folder / "site" / "data" / "block1_conv1" / "pixel.json").read_bytes() == before
+
+
+def test_same_manifest_gives_identical_files(built, tmp_path):
+    folder, _, _ = built
+    other = load_manifest(write_manifest(tmp_path, TINY))
+    build(other, progress=False)
+    for path in sorted((folder / "site" / "images").rglob("*.png")):
+        twin = tmp_path / "site" / path.relative_to(folder / "site")
+        assert twin.read_bytes() == path.read_bytes(), path
+    for path in sorted((folder / "site" / "data").rglob("*.json")):
+        a, b = json.loads(path.read_text()), json.loads((tmp_path / "site" / path.relative_to(folder / "site")).read_text())
+        a.pop("seconds"), b.pop("seconds")
+        assert a == b
+
+
+def test_damaged_cache_entry_is_recomputed(built, capsys):
+    folder, manifest, _ = built
+    entry = next((folder / "cache" / "block1_conv1" / "pixel").iterdir())
+    (entry / "result.json").write_text('{"truncated": ')
+    report = build(manifest, progress=False)
+    assert [r.cached for r in report.layers] == [False, True, True]
+    assert "damaged" in capsys.readouterr().err
+
+
+def test_refuses_a_foreign_output_folder(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "thesis.tex").write_text("precious")
+    manifest = load_manifest(write_manifest(tmp_path, TINY))
+    with pytest.raises(OutputError, match="holds files that are not a gallery"):
+        build(manifest, progress=False)
+    assert (tmp_path / "site" / "thesis.tex").read_text() == "precious"
+
+
+def test_output_that_is_a_file(tmp_path):
+    (tmp_path / "site").write_text("x")
+    manifest = load_manifest(write_manifest(tmp_path, TINY))
+    with pytest.raises(OutputError, match="is a file"):
+        build(manifest, progress=False)
+
+
+def test_cli_bad_manifest_exits_2_with_one_line_and_keeps_the_site(built):
+    folder, _, _ = built
+    before = (folder / "site" / "index.html").read_bytes()
+    bad = folder / "bad.yaml"
+    bad.write_text("output: {site: site, cache: cache}\nlayers: {block1_conv1: {lr: -2}}\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-m", "generator", "build", str(bad)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: bad.yaml: layers.block1_conv1.lr: expected a positive number, got -2"
+    assert "Traceback" not in done.stderr
+    assert (folder / "site" / "index.html").read_bytes() == before
+
+
+def test_cli_build_prints_the_summary_table(tmp_path, capsys):
+    path = write_manifest(tmp_path, TINY.replace("block5_conv1: {filters: [7, 2, 300]}", ""))
+    assert main(["build", str(path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "layer" in out and "mean loss" in out and "block2_conv2" in out
+    assert main(["site", str(path)]) == 0
