@@ -20,6 +20,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from . import __version__
 from .architecture import CONV_LAYER_NAMES, receptive_field
+from .charts import bar_chart, heatmap_pixels, line_chart
+from .images import encode_png
 from .config import Manifest
 from .errors import OutputError
 from .results import LayerResult
@@ -101,8 +103,25 @@ def thumb_url(layer: str, method: str, index: int) -> str:
     return f"images/{layer}/{method}/{thumb_name(index)}"
 
 
+def filter_page(layer: str, index: int) -> str:
+    return f"filters/{layer}/{index:03d}.html"
+
+
+def selectivity(cross: tuple[float | None, ...], target: int) -> float | None:
+    """(own - mean of others) / (own + mean of others): 1 = only its own map responds, 0 = no preference."""
+    values = [0.0 if v is None else v for v in cross]
+    own = values[target]
+    others = (sum(values) - own) / max(len(values) - 1, 1)
+    return None if own + others <= 0 else (own - others) / (own + others)
+
+
+def _compact(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.4g}")
+
+
 def layer_context(result: LayerResult, image_size: int) -> dict[str, Any]:
     counts = result.counts()
+    present = {f.index for f in result.filters}
     filters = []
     for f in result.filters:
         filters.append({
@@ -118,7 +137,18 @@ def layer_context(result: LayerResult, image_size: int) -> dict[str, Any]:
             "reaching": list(f.reaching),
             "image": image_url(result.layer, result.method, f.index),
             "thumbnail": thumb_url(result.layer, result.method, f.index),
+            "page": filter_page(result.layer, f.index),
+            "selectivity": selectivity(f.cross, f.index),
+            "history": list(f.history),
+            "cross": list(f.cross),
+            "reaching_links": [
+                {"index": k, "page": filter_page(result.layer, k) if k in present else None}
+                for k in f.reaching
+            ],
         })
+    for position, item in enumerate(filters):
+        item["previous"] = filters[position - 1]["page"] if position > 0 else None
+        item["next"] = filters[position + 1]["page"] if position + 1 < len(filters) else None
     ok = [f for f in result.filters if f.status == "ok"]
     return {
         "name": result.layer,
@@ -139,6 +169,12 @@ def layer_context(result: LayerResult, image_size: int) -> dict[str, Any]:
         "data_csv": f"data/{result.layer}/{result.method}.csv",
         "page": f"layers/{result.layer}.html",
         "environment": result.environment,
+        "heatmap": f"images/{result.layer}/{result.method}/cross.png",
+        "heatmap_data": {
+            "maps": result.channels,
+            "rows": [{"index": f.index, "page": filter_page(result.layer, f.index),
+                      "values": [_compact(v) for v in f.cross]} for f in result.filters],
+        },
     }
 
 
@@ -234,6 +270,8 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
             )
             (data / f"{result.method}.json").write_bytes(dumps(public))
             (data / f"{result.method}.csv").write_text(result.csv_table(), encoding="utf-8")
+            heatmap = heatmap_pixels([list(f.cross) for f in result.filters])
+            (images / "cross.png").write_bytes(encode_png(heatmap))
 
         def page(template: str, path: str, **extra: Any) -> None:
             nonlocal pages
@@ -245,9 +283,21 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
             pages += 1
 
         page("index.html", "index.html")
+        page("about.html", "about.html")
         for layer in context["layers"]:
-            if layer["built"]:
-                page("layer.html", layer["page"], layer=layer)
+            if not layer["built"]:
+                continue
+            page("layer.html", layer["page"], layer=layer)
+            threshold = layer["settings"]["threshold"]
+            for f in layer["filters"]:
+                charts = {
+                    "loss": line_chart(f["history"], f"Loss of {layer['name']} filter {f['index']} at each step",
+                                       threshold=threshold),
+                    "bars": bar_chart(f["cross"], f["index"],
+                                      f"Mean of each of the {layer['channels']} feature maps of {layer['name']} "
+                                      f"on the image of filter {f['index']}"),
+                }
+                page("filter.html", f["page"], layer=layer, filter=f, charts=charts)
 
         (temp / ".nojekyll").write_bytes(b"")
         (temp / MARKER).write_text(json.dumps({"generator_version": __version__}) + "\n")
