@@ -19,7 +19,7 @@ from .architecture import CHANNELS, feature_map_size
 from .config import LayerJob, Manifest
 from .errors import GalleryError
 from .results import FilterResult, LayerResult
-from .site import SiteReport, check_output_dir, render_site
+from .site import SiteReport, check_output_dir, render_site, site_lock
 from .store import BuildLock, CorruptEntry, ResultStore, cache_key, warn
 
 # Batch size on a CPU: large enough to keep the cores busy, small enough that
@@ -133,7 +133,7 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, progress: bool
     store = ResultStore(manifest.cache_dir)
     check_output_dir(manifest.site_dir)
     store.ensure_writable()
-    with BuildLock(manifest.cache_dir, f"the cache {manifest.cache_dir}"):
+    with site_lock(manifest.site_dir), cache_lock(manifest):
         store.remove_leftovers()
         from .model import load_vgg16
 
@@ -183,8 +183,12 @@ def render_only(manifest: Manifest) -> SiteReport:
             f"nothing built yet for weights '{manifest.weights.source}' in {manifest.cache_dir}; "
             "run 'make gallery' (or 'vgg-gallery build') first"
         )
-    with BuildLock(manifest.cache_dir, f"the cache {manifest.cache_dir}"):
+    with site_lock(manifest.site_dir), cache_lock(manifest):
         return render_site(manifest, store, weights)
+
+
+def cache_lock(manifest: Manifest) -> BuildLock:
+    return BuildLock(manifest.cache_dir / ".lock", f"the cache {manifest.cache_dir}")
 
 
 def summary_table(reports: tuple[LayerReport, ...]) -> str:

@@ -52,8 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum, frame):  # SIGTERM behaves like Ctrl-C: unwind, keep what is finished
-    raise KeyboardInterrupt
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, unwound like Ctrl-C so that finished layers are kept and temporary files removed."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,10 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     except GalleryError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("\ninterrupted: finished layers are kept in the cache; run the same command to resume",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:
+        print("\ninterrupted: finished layers are kept in the cache and the previous site is unchanged; "
+              "run the same command to resume", file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,9 +122,12 @@ def _from_file(path: Path):
             f"model.weights: {path} is not an HDF5 file; expected Keras VGG16 weights (.weights.h5 or .h5)"
         )
     vgg = _empty_vgg16()
+    before = {name: vgg.get_layer(name).get_weights()[0].copy() for name in CONV_LAYER_NAMES}
     try:
         if path.name.endswith(".weights.h5"):
-            vgg.load_weights(str(path))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # Keras warns and carries on where a layer is missing
+                vgg.load_weights(str(path))
         else:
             with h5py.File(path, "r") as handle:
                 group = handle["model_weights"] if "model_weights" in handle else handle
@@ -140,6 +144,14 @@ def _from_file(path: Path):
     except Exception as error:
         reason = " ".join(str(error).split())[:200]
         raise WeightsError(f"model.weights: {path} does not fit VGG16's conv layers: {reason}") from None
+    # Keras may skip layers it cannot match and keep their random initial values: refuse that.
+    untouched = [name for name in CONV_LAYER_NAMES
+                 if np.array_equal(before[name], vgg.get_layer(name).get_weights()[0])]
+    if untouched:
+        raise WeightsError(
+            f"model.weights: {path} does not fit VGG16's conv layers: no weights were loaded for "
+            f"{', '.join(untouched[:3])}{' ...' if len(untouched) > 3 else ''}"
+        )
     return vgg
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from .images import encode_png
 from .config import Manifest
 from .errors import OutputError
 from .results import LayerResult
-from .store import CorruptEntry, ResultStore, cache_key, dumps, image_name, thumb_name, warn
+from .store import BuildLock, CorruptEntry, ResultStore, cache_key, dumps, image_name, thumb_name, warn
 
 MARKER = ".vgg16-gallery"
 
@@ -67,25 +68,45 @@ def check_output_dir(site_dir: Path) -> None:
 
 
 def _swap_in(temp: Path, site_dir: Path) -> None:
-    """Replace site_dir by temp with two renames; the old site is removed only afterwards."""
-    old = None
-    if site_dir.exists():
-        old = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.old-"))
-        os.rename(site_dir, old / "site")
+    """Replace site_dir by temp with two renames; the old site is removed only afterwards.
+
+    Ctrl-C and SIGTERM are held back between the two renames, so an interrupt
+    cannot leave the output without a site; they take effect right after.
+    """
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
-        os.rename(temp, site_dir)
-    except BaseException:
-        if old is not None:
-            os.rename(old / "site", site_dir)
-        raise
+        old = None
+        if site_dir.exists():
+            old = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.old-"))
+            os.rename(site_dir, old / "site")
+        try:
+            os.rename(temp, site_dir)
+        except BaseException:
+            if old is not None:
+                os.rename(old / "site", site_dir)
+            raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
 
 def remove_leftovers(site_dir: Path) -> None:
-    for pattern in (f".{site_dir.name}.tmp-*", f".{site_dir.name}.old-*"):
-        for path in site_dir.parent.glob(pattern):
-            shutil.rmtree(path, ignore_errors=True)
+    """Clean up after a render that was killed: restore the previous site if only its copy is left."""
+    olds = sorted(site_dir.parent.glob(f".{site_dir.name}.old-*"))
+    if not site_dir.exists():
+        for old in olds:
+            if (old / "site").is_dir():
+                os.rename(old / "site", site_dir)
+                break
+    for path in [*site_dir.parent.glob(f".{site_dir.name}.tmp-*"), *olds]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def site_lock(site_dir: Path) -> BuildLock:
+    """Two builds into one output folder: the second is told the folder is busy."""
+    return BuildLock(site_dir.parent / f".{site_dir.name}.lock", f"the output folder {site_dir}")
 
 
 # --------------------------------------------------------------------------- context

@@ -24,7 +24,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -102,10 +102,14 @@ class ResultStore:
             result = LayerResult.from_dict(record["result"])
             if result.layer != layer or result.method != method:
                 raise CorruptEntry("entry is for another layer or method")
+            files = record["files"]
             for f in result.filters:
                 for name in (image_name(f.index), thumb_name(f.index)):
-                    if not (entry / "images" / name).is_file():
+                    path = entry / "images" / name
+                    if not path.is_file():
                         raise CorruptEntry(f"missing image {name}")
+                    if hashlib.sha256(path.read_bytes()).hexdigest() != files[name]:
+                        raise CorruptEntry(f"image {name} does not match its checksum")
             return result
         except CorruptEntry:
             raise
@@ -129,10 +133,14 @@ class ResultStore:
         temp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
         try:
             (temp / "images").mkdir()
+            files: dict[str, str] = {}
             for f, pixels in zip(result.filters, images):
-                (temp / "images" / image_name(f.index)).write_bytes(encode_png(pixels))
-                (temp / "images" / thumb_name(f.index)).write_bytes(encode_png(thumbnail(pixels)))
-            record = {"cache_format": CACHE_FORMAT, "key": key, "result": result.to_dict()}
+                for name, data in ((image_name(f.index), encode_png(pixels)),
+                                   (thumb_name(f.index), encode_png(thumbnail(pixels)))):
+                    (temp / "images" / name).write_bytes(data)
+                    files[name] = hashlib.sha256(data).hexdigest()
+            # checksums let a reader tell a truncated or edited image from a good one
+            record = {"cache_format": CACHE_FORMAT, "key": key, "files": files, "result": result.to_dict()}
             (temp / "result.json").write_bytes(dumps(record))
             if final.exists():  # a corrupt entry being replaced
                 shutil.rmtree(final)
@@ -193,10 +201,13 @@ class ResultStore:
 
 
 class BuildLock:
-    """An exclusive lock on a cache folder: a second build into it is refused, not queued."""
+    """An exclusive lock (flock on a file): a second build on the same folder is refused, not queued.
 
-    def __init__(self, cache_dir: Path, what: str):
-        self.path = cache_dir / ".lock"
+    The kernel drops the lock when the process dies, so a killed build never leaves a stale lock.
+    """
+
+    def __init__(self, path: Path, what: str):
+        self.path = path
         self.what = what
         self.handle = None
 
@@ -223,7 +234,3 @@ class BuildLock:
 
 def warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
-
-
-def iter_entries(store: ResultStore) -> Iterator[Path]:
-    yield from (p for p in store.root.glob("*/*/*") if p.is_dir() and not p.name.startswith("."))
