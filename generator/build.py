@@ -31,6 +31,7 @@ CPU_MAX_BATCH = 16
 @dataclass(frozen=True)
 class LayerReport:
     layer: str
+    method: str
     filters: int
     dead: int
     diverged: int
@@ -92,8 +93,11 @@ def compute_layer(
     batch_size: int,
     environment: dict[str, str],
     on_steps: Callable[[int], None] | None = None,
-) -> tuple[LayerResult, np.ndarray]:
-    """Run the method for one layer and analyse the saved images; returns (result, uint8 images)."""
+) -> tuple[LayerResult, np.ndarray, dict[tuple[int, int], np.ndarray]]:
+    """Run the method for one layer and analyse the saved images.
+
+    Returns (result, uint8 images, snapshots by (filter, step)).
+    """
     from .analysis import cross_activation, feature_means
     from .ascent import pixel_ascent, to_uint8
     from .model import truncated
@@ -101,13 +105,26 @@ def compute_layer(
     settings = job.settings
     started = time.perf_counter()
     extractor = truncated(vgg, job.layer)
-    runs = pixel_ascent(extractor, settings, batch_size, on_steps)
-    images = np.stack([to_uint8(run.image) for run in runs])
+    snapshots: dict[tuple[int, int], np.ndarray] = {}
+    if settings.method == "pixel":
+        runs = pixel_ascent(extractor, settings, batch_size, on_steps)
+        images = np.stack([to_uint8(run.image) for run in runs])
+    else:
+        from .natural import natural_ascent, unit_to_uint8
+
+        runs = natural_ascent(vgg, job.layer, settings, batch_size, on_steps)
+        images = np.stack([unit_to_uint8(run.image) for run in runs])
+        snapshots = {(run.index, step): unit_to_uint8(image)
+                     for run in runs for step, image in run.snapshots.items()}
     means = feature_means(extractor, images, settings.preprocess, batch_size)
-    filters = tuple(
-        FilterResult.from_run(run, settings.iterations, cross_activation(means[row], run.index))
-        for row, run in enumerate(runs)
-    )
+    filters = []
+    for row, run in enumerate(runs):
+        cross = cross_activation(means[row], run.index)
+        status = run.status
+        if settings.method == "natural" and status == "ok" and not cross.activation > 0:
+            status = "dead"  # the objective rose, but the real (post-ReLU) map stayed closed
+        filters.append(FilterResult.from_run(run, settings.max_steps, cross, status))
+    filters = tuple(filters)
     result = LayerResult(
         layer=job.layer,
         method=settings.method,
@@ -118,12 +135,12 @@ def compute_layer(
         filters=filters,
         environment=environment,
     )
-    return result, images
+    return result, images, snapshots
 
 
 def _report(result: LayerResult, cached: bool) -> LayerReport:
     counts = result.counts()
-    return LayerReport(result.layer, len(result.filters), counts["dead"], counts["diverged"],
+    return LayerReport(result.layer, result.method, len(result.filters), counts["dead"], counts["diverged"],
                        result.mean_loss(), result.seconds, cached)
 
 
@@ -156,8 +173,8 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, progress: bool
                 continue
             batch = job.settings.batch_size or auto_batch_size(
                 job.layer, job.settings.image_size, len(job.settings.filters), gpu)
-            result, images = _compute_with_progress(vgg, job, weights, batch, environment, progress)
-            store.save(key, result, images)
+            result, images, snapshots = _compute_with_progress(vgg, job, weights, batch, environment, progress)
+            store.save(key, result, images, snapshots)
             reports.append(_report(result, cached=False))
         site = render_site(manifest, store, weights)
     return BuildReport(tuple(reports), site, weights)
@@ -168,8 +185,8 @@ def _compute_with_progress(vgg, job, weights, batch, environment, progress):
         return compute_layer(vgg, job, weights, batch, environment)
     from tqdm import tqdm
 
-    total = len(job.settings.filters) * job.settings.iterations
-    with tqdm(total=total, desc=f"{job.layer} (batch {batch})", unit="img-step",
+    total = len(job.settings.filters) * job.settings.max_steps
+    with tqdm(total=total, desc=f"{job.layer} {job.settings.method} (batch {batch})", unit="img-step",
               file=sys.stderr, dynamic_ncols=True, leave=True) as bar:
         return compute_layer(vgg, job, weights, batch, environment, bar.update)
 
@@ -192,17 +209,17 @@ def cache_lock(manifest: Manifest) -> BuildLock:
 
 
 def summary_table(reports: tuple[LayerReport, ...]) -> str:
-    rows = [("layer", "filters", "dead", "diverged", "mean loss", "seconds", "")]
+    rows = [("layer", "method", "filters", "dead", "diverged", "mean loss", "seconds", "")]
     for r in reports:
         rows.append((
-            r.layer, str(r.filters), str(r.dead), str(r.diverged),
+            r.layer, r.method, str(r.filters), str(r.dead), str(r.diverged),
             "—" if r.mean_loss is None else f"{r.mean_loss:,.2f}",
             f"{r.seconds:,.1f}", "(cached)" if r.cached else "",
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        cells = [cell.ljust(w) if i in (0, 6) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        cells = [cell.ljust(w) if i in (0, 1, 7) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths).rstrip())

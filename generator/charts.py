@@ -34,6 +34,8 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 
 def _label(value: float) -> str:
+    if abs(value) < 1e-12:
+        return "0"
     if abs(value) >= 10000:
         return f"{value / 1000:,.0f}k"
     if abs(value) >= 100 or value == int(value):

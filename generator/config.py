@@ -22,8 +22,10 @@ from .architecture import (
     NON_CONV_LAYERS,
 )
 from .errors import ConfigError
+from .transforms import TransformSpec
 
-METHODS = ("pixel",)
+METHODS = ("pixel", "natural")
+OBJECTIVES = ("pre_relu", "post_relu")
 PREPROCESS = ("none", "caffe")
 WEIGHT_SOURCES = ("imagenet", "hed", "random", "auto")
 
@@ -32,6 +34,8 @@ MODEL_KEYS = ("weights", "random_seed")
 OUTPUT_KEYS = ("site", "cache")
 LAYER_KEYS = (
     "method",
+    "methods",
+    "natural",
     "lr",
     "iterations",
     "threshold",
@@ -55,6 +59,24 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
     "init": [128.0, 148.0],
     "preprocess": "none",
     "batch_size": "auto",
+}
+
+NATURAL_KEYS = ("lr", "steps", "image_size", "decay_power", "decorrelate", "transforms",
+                "snapshots", "seed", "objective", "preprocess")
+TRANSFORM_KEYS = ("pad", "jitter", "scale", "rotate", "jitter_after")
+
+# The literature's settings (DESIGN.md §2), at a size and length a CPU can afford.
+NATURAL_DEFAULTS: dict[str, Any] = {
+    "lr": 0.05,
+    "steps": 256,
+    "image_size": 128,
+    "decay_power": 1.0,
+    "decorrelate": True,
+    "transforms": {"pad": 12, "jitter": 8, "scale": [0.9, 1.1], "rotate": 10, "jitter_after": 4},
+    "snapshots": [32, 128, 256],
+    "seed": 0,
+    "objective": "pre_relu",
+    "preprocess": "caffe",
 }
 
 
@@ -93,11 +115,72 @@ class LayerSettings:
         data["batch_size"] = "auto" if self.batch_size is None else self.batch_size
         return data
 
+    @property
+    def max_steps(self) -> int:
+        return self.iterations
+
+
+@dataclass(frozen=True)
+class NaturalSettings:
+    """The "natural" method: spectral image, decorrelated colour, transformation robustness."""
+
+    lr: float
+    steps: int
+    image_size: int
+    decay_power: float
+    decorrelate: bool
+    transforms: TransformSpec | None
+    snapshots: tuple[int, ...]
+    seed: int
+    objective: str
+    preprocess: str
+    filters: tuple[int, ...]
+    batch_size: int | None
+    method: str = "natural"
+    threshold: None = None  # the natural method has no loss threshold (snapshots are steps)
+
+    @property
+    def max_steps(self) -> int:
+        return self.steps
+
+    @property
+    def iterations(self) -> int:
+        return self.steps
+
+    def fingerprint(self) -> dict[str, Any]:
+        t = self.transforms
+        return {
+            "method": "natural",
+            "lr": self.lr,
+            "steps": self.steps,
+            "image_size": self.image_size,
+            "decay_power": self.decay_power,
+            "decorrelate": self.decorrelate,
+            "transforms": None if t is None else {
+                "pad": t.pad, "jitter": t.jitter, "scale": list(t.scale), "rotate": t.rotate,
+                "jitter_after": t.jitter_after},
+            "snapshots": list(self.snapshots),
+            "seed": self.seed,
+            "objective": self.objective,
+            "preprocess": self.preprocess,
+            "filters": list(self.filters),
+        }
+
+    def public(self) -> dict[str, Any]:
+        data = self.fingerprint()
+        data["batch_size"] = "auto" if self.batch_size is None else self.batch_size
+        data["threshold"] = None
+        data["iterations"] = self.steps
+        return data
+
+
+Settings = LayerSettings | NaturalSettings
+
 
 @dataclass(frozen=True)
 class LayerJob:
     layer: str
-    settings: LayerSettings
+    settings: Settings
 
 
 @dataclass(frozen=True)
@@ -130,6 +213,9 @@ class Manifest:
                     f"it has: {', '.join(job.layer for job in self.jobs)}"
                 )
         return tuple(job for job in self.jobs if job.layer in layers)
+
+    def methods_of(self, layer: str) -> tuple[str, ...]:
+        return tuple(job.settings.method for job in self.jobs if job.layer == layer)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -285,7 +371,6 @@ def _threshold(key: str, value: Any) -> float | None:
 
 
 _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
-    "method": lambda key, value: _choice(key, value, METHODS),
     "lr": _positive_number,
     "iterations": lambda key, value: _int(key, value, low=1, what="a positive integer"),
     "threshold": _threshold,
@@ -301,14 +386,101 @@ _VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
 }
 
 
-def _layer_settings(layer: str, merged: dict[str, tuple[Any, str]]) -> LayerSettings:
+def _bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{key}: expected true or false, got {_show(value)}")
+    return value
+
+
+def _transforms(key: str, value: Any) -> TransformSpec | None:
+    if value is False or value is None:
+        return None
+    if value is True:
+        value = NATURAL_DEFAULTS["transforms"]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected false, true or a mapping of {', '.join(TRANSFORM_KEYS)}, "
+                          f"got {_show(value)}")
+    _check_keys(f"{key}.", value, TRANSFORM_KEYS)
+    merged = {**NATURAL_DEFAULTS["transforms"], **value}
+    pixels = {name: _int(f"{key}.{name}", merged[name], low=0, high=64, what="an integer from 0 to 64 pixels")
+              for name in ("pad", "jitter", "jitter_after")}
+    rotate = _int(f"{key}.rotate", merged["rotate"], low=0, high=180, what="an integer from 0 to 180 degrees")
+    scale = merged["scale"]
+    if (not isinstance(scale, list) or len(scale) != 2 or not all(_is_number(v) for v in scale)
+            or not 0 < scale[0] <= scale[1] <= 4):
+        raise ConfigError(f"{key}.scale: expected [low, high] with 0 < low <= high <= 4, got {_show(scale)}")
+    return TransformSpec(scale=(float(scale[0]), float(scale[1])), rotate=rotate, **pixels)
+
+
+def _natural(layer: str, merged: dict[str, tuple[Any, str]], filters: tuple[int, ...],
+             batch_size: int | None) -> NaturalSettings:
+    v = {key: value for key, (value, _) in merged.items()}
+    where = {key: place for key, (_, place) in merged.items()}
+    steps = _int(where["steps"], v["steps"], low=1, high=100000, what="a positive integer")
+    snapshots = v["snapshots"]
+    if not isinstance(snapshots, list):
+        raise ConfigError(f"{where['snapshots']}: expected a list of step numbers, got {_show(snapshots)}")
+    for step in snapshots:
+        _int(where["snapshots"], step, low=1, high=steps, what=f"step numbers from 1 to steps ({steps})")
+    return NaturalSettings(
+        lr=_positive_number(where["lr"], v["lr"]),
+        steps=steps,
+        image_size=_VALIDATORS["image_size"](where["image_size"], v["image_size"]),
+        decay_power=_nonnegative(where["decay_power"], v["decay_power"]),
+        decorrelate=_bool(where["decorrelate"], v["decorrelate"]),
+        transforms=_transforms(where["transforms"], v["transforms"]),
+        snapshots=tuple(sorted(set(snapshots))),
+        seed=_VALIDATORS["seed"](where["seed"], v["seed"]),
+        objective=_choice(where["objective"], v["objective"], OBJECTIVES),
+        preprocess=_choice(where["preprocess"], v["preprocess"], PREPROCESS),
+        filters=filters,
+        batch_size=batch_size,
+    )
+
+
+def _nonnegative(key: str, value: Any) -> float:
+    if not _is_number(value) or not value >= 0 or value == float("inf"):
+        raise ConfigError(f"{key}: expected a number >= 0, got {_show(value)}")
+    return float(value)
+
+
+def _methods(merged: dict[str, tuple[Any, str]]) -> tuple[str, ...]:
+    if "methods" in merged:
+        value, where = merged["methods"]
+        if not isinstance(value, list) or not value:
+            raise ConfigError(f"{where}: expected a non-empty list of {', '.join(METHODS)}, got {_show(value)}")
+        for method in value:
+            _choice(where, method, METHODS)
+        if len(set(value)) != len(value):
+            raise ConfigError(f"{where}: a method is listed twice in {_show(value)}")
+        return tuple(value)
+    value, where = merged["method"]
+    return (_choice(where, value, METHODS),)
+
+
+def _layer_jobs(layer: str, merged: dict[str, tuple[Any, str]],
+                natural: dict[str, tuple[Any, str]]) -> list["LayerJob"]:
+    methods = _methods(merged)
     values: dict[str, Any] = {}
     for key, (value, where) in merged.items():
+        if key in ("method", "methods"):
+            continue
         if key == "filters":
             values[key] = _filters(where, value, CHANNELS[layer], layer)
         else:
             values[key] = _VALIDATORS[key](where, value)
-    return LayerSettings(**values)
+    # validated even when unused, so a typo in a natural: block is caught before it matters
+    natural_settings = _natural(layer, natural, values["filters"], values["batch_size"])
+    return [
+        LayerJob(layer, LayerSettings(method="pixel", **values) if method == "pixel" else natural_settings)
+        for method in methods
+    ]
+
+
+def _natural_overrides(where: str, value: Any) -> dict[str, tuple[Any, str]]:
+    mapping = _mapping(where, value)
+    _check_keys(f"{where}.", mapping, NATURAL_KEYS)
+    return {key: (item, f"{where}.{key}") for key, item in mapping.items()}
 
 
 # --------------------------------------------------------------------------- manifest
@@ -388,9 +560,18 @@ def parse_manifest(data: Any, name: str = "gallery.yaml", base: Path | None = No
         merged = {key: (value, f"{name}: (built-in default) {key}") for key, value in BUILTIN_DEFAULTS.items()}
         merged.update({key: (value, f"{name}: defaults.{key}") for key, value in defaults.items()})
         merged.update({key: (value, f"{name}: layers.{layer}.{key}") for key, value in overrides.items()})
-        jobs.append(LayerJob(layer=layer, settings=_layer_settings(layer, merged)))
+        if "methods" in overrides:  # a layer's own `method:` or `methods:` wins over the defaults'
+            merged.pop("method", None)
+        elif "method" in overrides:
+            merged.pop("methods", None)
+        natural = {key: (value, f"{name}: (built-in default) natural.{key}")
+                   for key, value in NATURAL_DEFAULTS.items()}
+        merged.pop("natural", None)
+        natural.update(_natural_overrides(f"{name}: defaults.natural", defaults.get("natural")))
+        natural.update(_natural_overrides(f"{name}: layers.{layer}.natural", overrides.get("natural")))
+        jobs.extend(_layer_jobs(layer, merged, natural))
 
-    jobs.sort(key=lambda job: CONV_LAYER_NAMES.index(job.layer))
+    jobs.sort(key=lambda job: (CONV_LAYER_NAMES.index(job.layer), METHODS.index(job.settings.method)))
     return Manifest(
         path=base / name,
         title=title,

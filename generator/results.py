@@ -9,7 +9,7 @@ import csv
 import io
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -38,26 +38,30 @@ class FilterResult:
     rank: int  # 1 = the target map is the largest of the layer's maps
     reaching: tuple[int, ...]  # other maps whose mean >= the target's
     cross: tuple[float | None, ...]  # all C map means on the saved image
+    snapshots: tuple[int, ...] = ()  # steps at which an intermediate image was kept
 
     @classmethod
-    def from_run(cls, run: FilterRun, iterations: int, cross: CrossActivation) -> "FilterResult":
+    def from_run(cls, run: FilterRun, iterations: int, cross: CrossActivation,
+                 status: str | None = None) -> "FilterResult":
         return cls(
             index=run.index,
             loss=finite_or_none(run.loss),
             steps=run.steps,
             stopped_early=run.reached_threshold and run.steps < iterations,
             reached_threshold=run.reached_threshold,
-            status=run.status,
+            status=status or run.status,
             history=tuple(finite_or_none(value) for value in run.history),
             activation=finite_or_none(cross.activation),
             rank=cross.rank,
             reaching=cross.reaching,
             cross=tuple(finite_or_none(value) for value in cross.means),
+            snapshots=tuple(sorted(getattr(run, "snapshots", {}))),
         )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FilterResult":
-        fields = {key: data[key] for key in cls.__dataclass_fields__}
+        fields = {key: data[key] for key in cls.__dataclass_fields__ if key != "snapshots"}
+        fields["snapshots"] = tuple(data.get("snapshots", ()))
         for key in ("history", "reaching", "cross"):
             fields[key] = tuple(fields[key])
         return cls(**fields)
@@ -90,7 +94,7 @@ class LayerResult:
         data = asdict(self)
         data["filters"] = [asdict(f) for f in self.filters]
         for record in data["filters"]:
-            for key in ("history", "reaching", "cross"):
+            for key in ("history", "reaching", "cross", "snapshots"):
                 record[key] = list(record[key])
         return data
 
@@ -108,12 +112,15 @@ class LayerResult:
             generator_version=data["generator_version"],
         )
 
-    def public(self, image_path: "callable", thumb_path: "callable") -> dict[str, Any]:
+    def public(self, image_path: Callable[[int], str], thumb_path: Callable[[int], str],
+               snapshot_path: Callable[[int, int], str]) -> dict[str, Any]:
         """The documented public record (site/data/<layer>/<method>.json)."""
         data = self.to_dict()
         for record in data["filters"]:
             record["image"] = image_path(record["index"])
             record["thumbnail"] = thumb_path(record["index"])
+            record["snapshots"] = [{"step": step, "image": snapshot_path(record["index"], step)}
+                                   for step in record["snapshots"]]
         return data
 
     def csv_table(self) -> str:

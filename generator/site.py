@@ -20,13 +20,14 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from . import __version__
-from .architecture import CONV_LAYER_NAMES, receptive_field
+from .architecture import CHANNELS, CONV_LAYER_NAMES, receptive_field
 from .charts import bar_chart, heatmap_pixels, line_chart
 from .images import encode_png
 from .config import Manifest
 from .errors import OutputError
 from .results import LayerResult
-from .store import BuildLock, CorruptEntry, ResultStore, cache_key, dumps, image_name, thumb_name, warn
+from .store import (BuildLock, CorruptEntry, ResultStore, cache_key, dumps, entry_files, image_name,
+                    snapshot_name, thumb_name, warn)
 
 MARKER = ".vgg16-gallery"
 
@@ -140,8 +141,16 @@ def _compact(value: float | None) -> float | None:
     return None if value is None else float(f"{value:.4g}")
 
 
-def layer_context(result: LayerResult, image_size: int) -> dict[str, Any]:
-    counts = result.counts()
+METHOD_NAMES = {"pixel": "pixel (the original)", "natural": "natural (spectral, robust)"}
+
+
+def snapshot_url(layer: str, method: str, index: int, step: int) -> str:
+    return f"images/{layer}/{method}/{snapshot_name(index, step)}"
+
+
+def method_context(result: LayerResult, image_size: int) -> dict[str, Any]:
+    """One method's results on one layer, as plain data for the templates."""
+    layer, method = result.layer, result.method
     present = {f.index for f in result.filters}
     filters = []
     for f in result.filters:
@@ -156,67 +165,95 @@ def layer_context(result: LayerResult, image_size: int) -> dict[str, Any]:
             "activation_text": _fmt(f.activation),
             "rank": f.rank,
             "reaching": list(f.reaching),
-            "image": image_url(result.layer, result.method, f.index),
-            "thumbnail": thumb_url(result.layer, result.method, f.index),
-            "page": filter_page(result.layer, f.index),
+            "image": image_url(layer, method, f.index),
+            "thumbnail": thumb_url(layer, method, f.index),
+            "page": filter_page(layer, f.index),
             "selectivity": selectivity(f.cross, f.index),
             "history": list(f.history),
             "cross": list(f.cross),
+            "snapshots": [{"step": step, "image": snapshot_url(layer, method, f.index, step)}
+                          for step in f.snapshots],
             "reaching_links": [
-                {"index": k, "page": filter_page(result.layer, k) if k in present else None}
-                for k in f.reaching
+                {"index": k, "page": filter_page(layer, k) if k in present else None} for k in f.reaching
             ],
         })
-    for position, item in enumerate(filters):
-        item["previous"] = filters[position - 1]["page"] if position > 0 else None
-        item["next"] = filters[position + 1]["page"] if position + 1 < len(filters) else None
-    ok = [f for f in result.filters if f.status == "ok"]
     return {
-        "name": result.layer,
-        "method": result.method,
-        "channels": result.channels,
+        "method": method,
+        "method_name": METHOD_NAMES.get(method, method),
         "settings": result.settings,
         "image_size": image_size,
-        "receptive_field": receptive_field(result.layer),
-        "counts": counts,
+        "counts": result.counts(),
         "mean_loss": result.mean_loss(),
         "mean_loss_text": _fmt(result.mean_loss()),
         "seconds": result.seconds,
         "seconds_text": f"{result.seconds:,.1f}",
         "filters": filters,
+        "by_index": {f["index"]: f for f in filters},
         "strongest": result.strongest_count(),
-        "ok_count": len(ok),
-        "data_json": f"data/{result.layer}/{result.method}.json",
-        "data_csv": f"data/{result.layer}/{result.method}.csv",
-        "page": f"layers/{result.layer}.html",
+        "data_json": f"data/{layer}/{method}.json",
+        "data_csv": f"data/{layer}/{method}.csv",
         "environment": result.environment,
-        "heatmap": f"images/{result.layer}/{result.method}/cross.png",
+        "heatmap": f"images/{layer}/{method}/cross.png",
         "heatmap_data": {
             "maps": result.channels,
-            "rows": [{"index": f.index, "page": filter_page(result.layer, f.index),
+            "rows": [{"index": f.index, "page": filter_page(layer, f.index),
                       "values": [_compact(v) for v in f.cross]} for f in result.filters],
         },
     }
 
 
-def build_context(manifest: Manifest, results: dict[str, LayerResult], weights: dict[str, str] | None) -> dict:
+def layer_context(layer: str, methods: list[dict[str, Any]], channels: int) -> dict[str, Any]:
+    """A layer with the results of each of its methods; filter pages cover every filter of any method."""
+    indices: list[int] = []
+    for method in methods:
+        indices += [f["index"] for f in method["filters"] if f["index"] not in indices]
+    pages = [filter_page(layer, index) for index in indices]
+    filter_pages = []
+    for position, index in enumerate(indices):
+        filter_pages.append({
+            "index": index,
+            "page": pages[position],
+            "previous": pages[position - 1] if position > 0 else None,
+            "next": pages[position + 1] if position + 1 < len(pages) else None,
+            "methods": [(m, m["by_index"][index]) for m in methods if index in m["by_index"]],
+        })
+    return {
+        "name": layer,
+        "channels": channels,
+        "receptive_field": receptive_field(layer),
+        "methods": methods,
+        "primary": methods[0],
+        "filter_pages": filter_pages,
+        "page": f"layers/{layer}.html",
+    }
+
+
+def build_context(manifest: Manifest, results: dict[tuple[str, str], LayerResult],
+                  weights: dict[str, str] | None) -> dict:
     layers = []
+    seen: list[str] = []
     for job in manifest.jobs:
-        result = results.get(job.layer)
+        if job.layer not in seen:
+            seen.append(job.layer)
+    for name in seen:
+        jobs = [job for job in manifest.jobs if job.layer == name]
+        built = [method_context(results[(name, job.settings.method)], job.settings.image_size)
+                 for job in jobs if (name, job.settings.method) in results]
         entry = {
-            "name": job.layer,
-            "settings": job.settings.public(),
-            "built": result is not None,
-            "receptive_field": receptive_field(job.layer),
+            "name": name,
+            "settings": jobs[0].settings.public(),
+            "planned": [job.settings.method for job in jobs],
+            "built": bool(built),
+            "receptive_field": receptive_field(name),
         }
-        if result is not None:
-            entry.update(layer_context(result, job.settings.image_size))
+        if built:
+            entry.update(layer_context(name, built, CHANNELS[name]))
         layers.append(entry)
-    built = [layer for layer in layers if layer["built"]]
-    for position, layer in enumerate(built):
-        layer["previous"] = built[position - 1]["name"] if position > 0 else None
-        layer["next"] = built[position + 1]["name"] if position + 1 < len(built) else None
-    environment = built[0]["environment"] if built else {}
+    built_layers = [layer for layer in layers if layer["built"]]
+    for position, layer in enumerate(built_layers):
+        layer["previous"] = built_layers[position - 1]["name"] if position > 0 else None
+        layer["next"] = built_layers[position + 1]["name"] if position + 1 < len(built_layers) else None
+    environment = built_layers[0]["primary"]["environment"] if built_layers else {}
     return {
         "title": manifest.title,
         "layers": layers,
@@ -243,9 +280,10 @@ def _environment() -> Environment:
     return env
 
 
-def load_results(manifest: Manifest, store: ResultStore, weights_sha256: str | None) -> dict[str, LayerResult]:
-    """The cached result of each manifest layer under the current settings and weights."""
-    results: dict[str, LayerResult] = {}
+def load_results(manifest: Manifest, store: ResultStore,
+                 weights_sha256: str | None) -> dict[tuple[str, str], LayerResult]:
+    """The cached result of each manifest job under the current settings and weights."""
+    results: dict[tuple[str, str], LayerResult] = {}
     if weights_sha256 is None:
         return results
     for job in manifest.jobs:
@@ -253,10 +291,11 @@ def load_results(manifest: Manifest, store: ResultStore, weights_sha256: str | N
         try:
             result = store.load(job.layer, job.settings.method, key)
         except CorruptEntry as error:
-            warn(f"{job.layer}: cached result is damaged ({error}); it is left out and will be recomputed")
+            warn(f"{job.layer} {job.settings.method}: cached result is damaged ({error}); "
+                 "it is left out and will be recomputed")
             continue
         if result is not None:
-            results[job.layer] = result
+            results[(job.layer, job.settings.method)] = result
     return results
 
 
@@ -274,25 +313,9 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
     try:
         shutil.copytree(templates_dir() / "static", temp / "static")
         for job in manifest.jobs:
-            result = results.get(job.layer)
-            if result is None:
-                continue
-            key = cache_key(job.layer, job.settings, weights["sha256"])
-            images = temp / "images" / job.layer / result.method
-            images.mkdir(parents=True)
-            for f in result.filters:
-                for name in (image_name(f.index), thumb_name(f.index)):
-                    _link_or_copy(store.image_path(job.layer, result.method, key, name), images / name)
-            data = temp / "data" / job.layer
-            data.mkdir(parents=True, exist_ok=True)
-            public = result.public(
-                lambda i, r=result: image_url(r.layer, r.method, i),
-                lambda i, r=result: thumb_url(r.layer, r.method, i),
-            )
-            (data / f"{result.method}.json").write_bytes(dumps(public))
-            (data / f"{result.method}.csv").write_text(result.csv_table(), encoding="utf-8")
-            heatmap = heatmap_pixels([list(f.cross) for f in result.filters])
-            (images / "cross.png").write_bytes(encode_png(heatmap))
+            result = results.get((job.layer, job.settings.method))
+            if result is not None:
+                _write_layer_files(temp, store, cache_key(job.layer, job.settings, weights["sha256"]), result)
 
         def page(template: str, path: str, **extra: Any) -> None:
             nonlocal pages
@@ -309,16 +332,8 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
             if not layer["built"]:
                 continue
             page("layer.html", layer["page"], layer=layer)
-            threshold = layer["settings"]["threshold"]
-            for f in layer["filters"]:
-                charts = {
-                    "loss": line_chart(f["history"], f"Loss of {layer['name']} filter {f['index']} at each step",
-                                       threshold=threshold),
-                    "bars": bar_chart(f["cross"], f["index"],
-                                      f"Mean of each of the {layer['channels']} feature maps of {layer['name']} "
-                                      f"on the image of filter {f['index']}"),
-                }
-                page("filter.html", f["page"], layer=layer, filter=f, charts=charts)
+            for item in layer["filter_pages"]:
+                page("filter.html", item["page"], layer=layer, item=item, charts=_filter_charts(layer, item))
 
         (temp / ".nojekyll").write_bytes(b"")
         (temp / MARKER).write_text(json.dumps({"generator_version": __version__}) + "\n")
@@ -328,8 +343,44 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    missing = tuple(job.layer for job in manifest.jobs if job.layer not in results)
-    return SiteReport(site_dir, len(results), missing, pages, size)
+    built = {layer for layer, _ in results}
+    missing = tuple(dict.fromkeys(job.layer for job in manifest.jobs if job.layer not in built))
+    return SiteReport(site_dir, len(built), missing, pages, size)
+
+
+def _write_layer_files(temp: Path, store: ResultStore, key: str, result: LayerResult) -> None:
+    """Images (linked from the cache), the public JSON and CSV, and the heatmap of one result."""
+    layer, method = result.layer, result.method
+    images = temp / "images" / layer / method
+    images.mkdir(parents=True)
+    for name in entry_files(result):
+        _link_or_copy(store.image_path(layer, method, key, name), images / name)
+    data = temp / "data" / layer
+    data.mkdir(parents=True, exist_ok=True)
+    public = result.public(
+        lambda i: image_url(layer, method, i),
+        lambda i: thumb_url(layer, method, i),
+        lambda i, step: snapshot_url(layer, method, i, step),
+    )
+    (data / f"{method}.json").write_bytes(dumps(public))
+    (data / f"{method}.csv").write_text(result.csv_table(), encoding="utf-8")
+    heatmap = heatmap_pixels([list(f.cross) for f in result.filters])
+    (images / "cross.png").write_bytes(encode_png(heatmap))
+
+
+def _filter_charts(layer: dict[str, Any], item: dict[str, Any]) -> list[dict[str, Any]]:
+    charts = []
+    for method, f in item["methods"]:
+        what = "objective (pre-ReLU mean)" if method["method"] == "natural" else "loss"
+        charts.append({
+            "loss": line_chart(f["history"], f"{what} of {layer['name']} filter {f['index']} at each step, "
+                               f"{method['method']} method", y_label=what.split(" ")[0],
+                               threshold=method["settings"].get("threshold")),
+            "bars": bar_chart(f["cross"], f["index"],
+                              f"Mean of each of the {layer['channels']} feature maps of {layer['name']} "
+                              f"on the {method['method']} image of filter {f['index']}"),
+        })
+    return charts
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -45,6 +45,18 @@ def thumb_name(index: int) -> str:
     return f"t{index:03d}.png"
 
 
+def snapshot_name(index: int, step: int) -> str:
+    return f"s{index:03d}-{step:05d}.png"
+
+
+def entry_files(result: LayerResult) -> list[str]:
+    """Every image file an entry holds."""
+    names = []
+    for f in result.filters:
+        names += [image_name(f.index), thumb_name(f.index)] + [snapshot_name(f.index, s) for s in f.snapshots]
+    return names
+
+
 def cache_key(layer: str, settings: LayerSettings, weights_sha256: str) -> str:
     payload = {
         "cache_format": CACHE_FORMAT,
@@ -103,13 +115,12 @@ class ResultStore:
             if result.layer != layer or result.method != method:
                 raise CorruptEntry("entry is for another layer or method")
             files = record["files"]
-            for f in result.filters:
-                for name in (image_name(f.index), thumb_name(f.index)):
-                    path = entry / "images" / name
-                    if not path.is_file():
-                        raise CorruptEntry(f"missing image {name}")
-                    if hashlib.sha256(path.read_bytes()).hexdigest() != files[name]:
-                        raise CorruptEntry(f"image {name} does not match its checksum")
+            for name in entry_files(result):
+                path = entry / "images" / name
+                if not path.is_file():
+                    raise CorruptEntry(f"missing image {name}")
+                if hashlib.sha256(path.read_bytes()).hexdigest() != files[name]:
+                    raise CorruptEntry(f"image {name} does not match its checksum")
             return result
         except CorruptEntry:
             raise
@@ -126,8 +137,12 @@ class ResultStore:
             for f in result.filters
         ])
 
-    def save(self, key: str, result: LayerResult, images: np.ndarray) -> Path:
-        """Write an entry atomically: a temporary folder, renamed into place when whole."""
+    def save(self, key: str, result: LayerResult, images: np.ndarray,
+             snapshots: dict[tuple[int, int], np.ndarray] | None = None) -> Path:
+        """Write an entry atomically: a temporary folder, renamed into place when whole.
+
+        `snapshots` maps (filter index, step) to an intermediate uint8 image.
+        """
         final = self.entry_dir(result.layer, result.method, key)
         final.parent.mkdir(parents=True, exist_ok=True)
         temp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
@@ -139,6 +154,10 @@ class ResultStore:
                                    (thumb_name(f.index), encode_png(thumbnail(pixels)))):
                     (temp / "images" / name).write_bytes(data)
                     files[name] = hashlib.sha256(data).hexdigest()
+            for (index, step), pixels in sorted((snapshots or {}).items()):
+                name, data = snapshot_name(index, step), encode_png(pixels)
+                (temp / "images" / name).write_bytes(data)
+                files[name] = hashlib.sha256(data).hexdigest()
             # checksums let a reader tell a truncated or edited image from a good one
             record = {"cache_format": CACHE_FORMAT, "key": key, "files": files, "result": result.to_dict()}
             (temp / "result.json").write_bytes(dumps(record))

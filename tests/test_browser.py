@@ -28,7 +28,11 @@ output: {site: site, cache: cache}
 defaults: {filters: 6, image_size: 32, iterations: 4, lr: 6.0}
 layers:
   block1_conv1: {}
-  block3_conv1: {filters: [0, 5, 2, 9, 4, 7], threshold: 2.0}
+  block3_conv1:
+    filters: [0, 5, 2, 9, 4, 7]
+    threshold: 2.0
+    methods: [pixel, natural]
+    natural: {steps: 4, image_size: 32, snapshots: [2, 4]}
 """
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -111,7 +115,7 @@ def test_every_page_loads_cleanly_and_every_link_resolves(served, browser):
                 assert page.request.get(target).status == 200, f"{url}: broken link {href}"
     assert not problems, problems
     pages = {urlparse(u).path for u in seen}
-    filters = sum(len(job.settings.filters) for job in manifest.jobs)
+    filters = len({(job.layer, index) for job in manifest.jobs for index in job.settings.filters})
     assert {"/index.html", "/about.html", "/layers/block1_conv1.html", "/layers/block3_conv1.html"} <= pages
     assert len([p for p in pages if p.startswith("/filters/")]) == filters
     assert checked_files, "no data downloads were linked"
@@ -124,25 +128,30 @@ def test_layer_grid_sorting_and_page_weight(served, browser):
     page.on("response", lambda response: transferred.append(len(response.body())))
     page.goto(base + "layers/block3_conv1.html")
     page.wait_for_load_state("load")
-    assert page.locator("#grid .cell").count() == len(manifest.jobs[1].settings.filters)
+    assert page.locator("#grid-pixel .cell").count() == len(manifest.jobs[1].settings.filters)
+    assert page.locator("#grid-natural .cell").count() == len(manifest.jobs[2].settings.filters)
+    assert page.is_visible("#grid-pixel") and not page.is_visible("#grid-natural")
+    page.click(".toggle button[data-method=natural]")
+    assert page.is_visible("#grid-natural") and not page.is_visible("#grid-pixel")
+    page.click(".toggle button[data-method=pixel]")
     assert sum(transferred) <= 2.5e6
 
     def first_column():
-        return page.eval_on_selector_all("#loss-table tbody tr th", "ths => ths.map(th => th.textContent.trim())")
+        return page.eval_on_selector_all("#loss-table-pixel tbody tr th", "ths => ths.map(th => th.textContent.trim())")
 
     before = first_column()
-    page.click("#loss-table thead th:nth-child(2)")  # final loss, ascending
+    page.click("#loss-table-pixel thead th:nth-child(2)")  # final loss, ascending
     ascending = first_column()
-    page.click("#loss-table thead th:nth-child(2)")  # descending
+    page.click("#loss-table-pixel thead th:nth-child(2)")  # descending
     descending = first_column()
     assert ascending != before or descending != before
     assert descending == ascending[::-1]
-    losses = page.eval_on_selector_all("#loss-table tbody tr td:nth-child(2)", "tds => tds.map(td => +td.dataset.value)")
+    losses = page.eval_on_selector_all("#loss-table-pixel tbody tr td:nth-child(2)", "tds => tds.map(td => +td.dataset.value)")
     assert losses == sorted(losses, reverse=True)
 
-    page.hover("#heatmap", position={"x": 3, "y": 3})
-    assert "map 0" in page.text_content("#heatmap-value")
-    page.click("#heatmap", position={"x": 3, "y": 3})
+    page.hover("#method-pixel .heatmap-box", position={"x": 3, "y": 3})
+    assert "map 0" in page.text_content("#method-pixel .heatmap-value")
+    page.click("#method-pixel .heatmap-box", position={"x": 3, "y": 3})
     page.wait_for_load_state("load")
     assert page.url.endswith("/filters/block3_conv1/000.html")
 

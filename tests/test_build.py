@@ -105,6 +105,8 @@ def test_pages_show_grid_and_loss_table(built):
         page = (folder / "site" / "layers" / f"{job.layer}.html").read_text()
         assert page.count('class="cell ') == len(job.settings.filters)
         assert page.count("Loss=") == len(job.settings.filters)
+        for index_ in job.settings.filters:
+            assert (folder / "site" / "filters" / job.layer / f"{index_:03d}.html").is_file()
         assert 'href="../static/style.css"' in page
     assert (folder / "site" / ".nojekyll").is_file() and (folder / "site" / MARKER).is_file()
 

@@ -24,8 +24,9 @@ SEED_TABLE = {  # DESIGN.md §1: lr, iterations, threshold
 
 def test_shipped_gallery_has_all_13_layers_with_the_seed_settings():
     manifest = load_manifest(REPO / "gallery.yaml")
-    assert [job.layer for job in manifest.jobs] == list(CONV_LAYER_NAMES)
-    for job in manifest.jobs:
+    pixel = [job for job in manifest.jobs if job.settings.method == "pixel"]
+    assert [job.layer for job in pixel] == list(CONV_LAYER_NAMES)
+    for job in pixel:
         s = job.settings
         assert (s.lr, s.iterations, s.threshold) == SEED_TABLE[job.layer]
         assert s.filters == tuple(range(64))
@@ -55,6 +56,31 @@ layers:
     assert first.settings.batch_size == 8
     assert manifest.site_dir == tmp_path / "out" / "site"
     assert manifest.weights.source == "random" and manifest.weights.random_seed == 5
+
+
+def test_methods_and_natural_settings(tmp_path):
+    path = write_manifest(tmp_path, """
+defaults:
+  methods: [pixel, natural]
+  natural: {steps: 64, snapshots: [8, 64], transforms: {rotate: 5}}
+layers:
+  block1_conv1: {}
+  block2_conv1: {method: natural, natural: {lr: 0.1, transforms: false, objective: post_relu}}
+""")
+    jobs = load_manifest(path).jobs
+    assert [(j.layer, j.settings.method) for j in jobs] == [
+        ("block1_conv1", "pixel"), ("block1_conv1", "natural"), ("block2_conv1", "natural")]
+    first, second = jobs[1].settings, jobs[2].settings
+    assert first.steps == 64 and first.snapshots == (8, 64) and first.transforms.rotate == 5
+    assert first.transforms.pad == 12 and first.lr == 0.05 and first.preprocess == "caffe"
+    assert second.lr == 0.1 and second.transforms is None and second.objective == "post_relu"
+    assert second.filters == tuple(range(64))
+
+
+def test_shipped_gallery_builds_both_methods_everywhere():
+    manifest = load_manifest(REPO / "gallery.yaml")
+    for layer in CONV_LAYER_NAMES:
+        assert manifest.methods_of(layer) == ("pixel", "natural")
 
 
 def test_select_layers(tmp_path):
@@ -96,11 +122,22 @@ BAD = [
     ("defaults: {filters: 100}\nlayers: {block1_conv1: {}}\n", "defaults.filters: expected a count from 1 to 64"),
     ("layers: {block1_conv1: {image_size: 16}}\n", "image_size: expected an integer from 32"),
     ("layers: {block1_conv1: {image_size: 100000}}\n", "image_size: expected an integer from 32"),
-    ("layers: {block1_conv1: {method: magic}}\n", "method: expected one of pixel, got 'magic'"),
+    ("layers: {block1_conv1: {method: magic}}\n", "method: expected one of pixel, natural, got 'magic'"),
     ("layers: {block1_conv1: {preprocess: tf}}\n", "preprocess: expected one of none, caffe, got 'tf'"),
     ("layers: {block1_conv1: {seed: 1.5}}\n", "seed: expected an integer"),
     ("layers: {block1_conv1: {seed: '42'}}\n", "seed: expected an integer"),
     ("layers: {block1_conv1: {init: [148, 128]}}\n", "init: expected [low, high] with low < high"),
+    ("layers: {block1_conv1: {methods: [pixel, magic]}}\n", "methods: expected one of pixel, natural, got 'magic'"),
+    ("layers: {block1_conv1: {methods: []}}\n", "methods: expected a non-empty list"),
+    ("layers: {block1_conv1: {methods: [pixel, pixel]}}\n", "methods: a method is listed twice"),
+    ("layers: {block1_conv1: {natural: {stepz: 3}}}\n", "natural.stepz: unknown key; did you mean 'steps'?"),
+    ("layers: {block1_conv1: {natural: {steps: 0}}}\n", "natural.steps: expected a positive integer"),
+    ("layers: {block1_conv1: {natural: {steps: 10, snapshots: [20]}}}\n", "natural.snapshots: expected step numbers from 1 to steps (10)"),
+    ("layers: {block1_conv1: {natural: {transforms: {spin: 3}}}}\n", "natural.transforms.spin: unknown key"),
+    ("layers: {block1_conv1: {natural: {transforms: {scale: [1.2, 0.9]}}}}\n", "natural.transforms.scale: expected [low, high]"),
+    ("layers: {block1_conv1: {natural: {decorrelate: maybe}}}\n", "natural.decorrelate: expected true or false"),
+    ("layers: {block1_conv1: {natural: {objective: max}}}\n", "natural.objective: expected one of pre_relu, post_relu"),
+    ("layers: {block1_conv1: {natural: {decay_power: -1}}}\n", "natural.decay_power: expected a number >= 0"),
     ("layers: {block1_conv1: {batch_size: 0}}\n", "batch_size: expected 'auto' or a positive integer, got 0"),
     ("layers: {block1_conv1: {batch_size: big}}\n", "batch_size: expected 'auto' or a positive integer"),
     ("layers: [block1_conv1]\n", "layers: expected a mapping"),

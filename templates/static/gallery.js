@@ -37,13 +37,12 @@
     });
   });
 
-  // Heatmap: the value under the pointer, and a click opens that row's filter page.
-  var box = document.getElementById("heatmap");
-  var dataNode = document.getElementById("heatmap-data");
-  if (box && dataNode) {
-    var data = JSON.parse(dataNode.textContent);
-    var out = document.getElementById("heatmap-value");
-    var root = document.querySelector('link[rel="stylesheet"]').getAttribute("href").replace("static/style.css", "");
+  // Heatmaps: the value under the pointer, and a click opens that row's filter page.
+  var root = document.querySelector('link[rel="stylesheet"]').getAttribute("href").replace("static/style.css", "");
+  document.querySelectorAll("figure.heatmap").forEach(function (figure) {
+    var box = figure.querySelector(".heatmap-box");
+    var out = figure.querySelector(".heatmap-value");
+    var data = JSON.parse(figure.nextElementSibling.textContent);
     function cellAt(event) {
       var rect = box.getBoundingClientRect();
       var col = Math.floor((event.clientX - rect.left) / rect.width * data.maps);
@@ -63,6 +62,25 @@
       var cell = cellAt(event);
       if (cell) window.location.href = root + cell.row.page;
     });
+  });
+
+  // Layer pages with two methods: a toggle shows one method's grid, heatmap and table at a time.
+  var buttons = document.querySelectorAll(".toggle button[data-method]");
+  if (buttons.length) {
+    document.documentElement.classList.add("js-toggle");
+    var show = function (method) {
+      document.querySelectorAll("section.method").forEach(function (section) {
+        section.hidden = section.dataset.method !== method;
+      });
+      buttons.forEach(function (button) {
+        button.setAttribute("aria-pressed", button.dataset.method === method ? "true" : "false");
+      });
+    };
+    buttons.forEach(function (button) {
+      button.addEventListener("click", function () { show(button.dataset.method); });
+    });
+    var wanted = (window.location.hash.match(/^#method-(\w+)$/) || [])[1];
+    show(wanted && document.getElementById("method-" + wanted) ? wanted : buttons[0].dataset.method);
   }
 
   // Filter pages: left and right arrow keys move between filters.

@@ -1,0 +1,200 @@
+"""Benchmark: the original notebook's loop vs the generator, against the machine's attainable fp32 rate.
+
+In one run, on the same layer, filters, steps and weights:
+  1. attainable fp32 rate: a large matmul, best of several runs (GFLOP/s);
+  2. the original loop as written: eager, one filter at a time, batch of one, Keras' Adam;
+  3. the generator (generator.ascent.pixel_ascent) on the same work.
+For 2 and 3: wall time, image-steps per second, achieved GFLOP/s from the FLOPs counted from the
+layer shapes (forward to the target layer plus the gradient with respect to the input: twice the
+forward convolutions), and the share of the attainable rate. Ratios are the result; absolute
+times are noisy on a shared CPU.
+
+    python bench/bench.py                         # the default cases: an early, a middle, a deep layer
+    python bench/bench.py --layer block3_conv3 --filters 8 --steps 5 --image-size 224 --batch-size 8
+    python bench/bench.py --threshold-case        # early stopping: half the filters stop after step 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from generator.architecture import conv_flops_per_image  # noqa: E402
+from generator.build import auto_batch_size, on_gpu  # noqa: E402
+from generator.config import LayerSettings, WeightsSpec  # noqa: E402
+
+DEFAULT_CASES = ("block1_conv2", "block3_conv3", "block5_conv3")
+
+
+def attainable_gflops(size: int = 4096, repeats: int = 5) -> float:
+    """Best fp32 matmul rate: the ceiling any convolution here could reach."""
+    import tensorflow as tf
+
+    a = tf.random.normal([size, size])
+    b = tf.random.normal([size, size])
+    matmul = tf.function(lambda x, y: tf.matmul(x, y))
+    matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def seed_loop(extractor, settings: LayerSettings) -> list[int]:
+    """The original notebook's activation_max_images(_th), as written (eager, batch of one)."""
+    import keras
+    import tensorflow as tf
+
+    def loss_function(model, input_image, feature_map_num):
+        activations = model(input_image)
+        return tf.reduce_mean(activations[:, :, :, feature_map_num])
+
+    def gradient_function(model, image, feature_map_num):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            loss = loss_function(model, image, feature_map_num)
+        return loss, tape.gradient(loss, image)
+
+    steps = []
+    size = settings.image_size
+    for feature_map_num in settings.filters:
+        np.random.seed(settings.seed)
+        image = tf.Variable(np.random.random((1, size, size, 3)) * 20 + 128, dtype=tf.float32)
+        optimizer = keras.optimizers.Adam(learning_rate=settings.lr)
+        for i in range(settings.iterations):
+            loss, gradients = gradient_function(extractor, image, feature_map_num)
+            optimizer.apply_gradients([(-gradients, image)])
+            if settings.threshold is not None and loss >= settings.threshold:
+                break
+        steps.append(i + 1)
+        np.clip(image.numpy().squeeze(), 0, 255).astype("uint8")
+    return steps
+
+
+def measure(name: str, run, flops_per_step: float, peak: float) -> dict:
+    start = time.perf_counter()
+    image_steps = run()
+    seconds = time.perf_counter() - start
+    rate = image_steps / seconds
+    achieved = rate * flops_per_step / 1e9
+    return {"name": name, "seconds": seconds, "image_steps": image_steps, "rate": rate,
+            "gflops": achieved, "share": achieved / peak}
+
+
+def bench_case(vgg, layer: str, args, peak: float, threshold: float | None = None) -> list[dict]:
+    from generator.ascent import pixel_ascent
+    from generator.model import truncated
+
+    settings = LayerSettings(
+        method="pixel", lr=args.lr, iterations=args.steps, threshold=threshold,
+        filters=tuple(range(args.filters)), image_size=args.image_size, seed=42,
+        init=(128.0, 148.0), preprocess="none", batch_size=None,
+    )
+    extractor = truncated(vgg, layer)
+    batch = args.batch_size or auto_batch_size(layer, args.image_size, args.filters, on_gpu())
+    flops = 2 * conv_flops_per_image(layer, args.image_size)
+
+    # warm-up: compile the generator's step and let the eager path build its kernels
+    warm = replace(settings, iterations=1, filters=settings.filters[:batch])
+    pixel_ascent(extractor, warm, batch)
+    seed_loop(extractor, replace(settings, iterations=1, filters=(0,)))
+
+    rows = []
+    if not args.skip_seed:
+        rows.append(measure("original loop", lambda: sum(seed_loop(extractor, settings)), flops, peak))
+    rows.append(measure(f"generator (batch {batch})",
+                        lambda: sum(r.steps for r in pixel_ascent(extractor, settings, batch)), flops, peak))
+    for row in rows:
+        row["layer"] = layer
+    return rows
+
+
+def threshold_case(vgg, layer: str, args, peak: float) -> None:
+    """Early stopping pays: a threshold that stops half the filters after their first step."""
+    from generator.ascent import pixel_ascent
+    from generator.model import truncated
+
+    extractor = truncated(vgg, layer)
+    base = LayerSettings("pixel", args.lr, args.steps, None, tuple(range(args.filters)), args.image_size,
+                         42, (128.0, 148.0), "none", None)
+    batch = args.batch_size or auto_batch_size(layer, args.image_size, args.filters, on_gpu())
+    first = [r.history[0] for r in pixel_ascent(extractor, replace(base, iterations=1), batch)]
+    threshold = float(np.median(first))  # half the filters reach it at step 1
+    if threshold <= 0:
+        threshold = 1e-6
+    capped = replace(base, threshold=threshold)
+    free_time = _time(lambda: pixel_ascent(extractor, base, batch))
+    capped_runs = []
+    capped_time = _time(lambda: capped_runs.extend(pixel_ascent(extractor, capped, batch)))
+    stopped = sum(r.steps == 1 for r in capped_runs)
+    print(f"\nearly stopping on {layer}: threshold {threshold:.4g} stops {stopped} of {len(capped_runs)} "
+          f"filters after step 1; {capped_time:.1f} s vs {free_time:.1f} s without threshold "
+          f"= {capped_time / free_time:.2f}x the time")
+
+
+def _time(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def peak_memory_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--layer", action="append", help="layer(s) to measure (default: an early, middle, deep one)")
+    parser.add_argument("--filters", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--image-size", type=int, default=224)
+    parser.add_argument("--lr", type=float, default=2.5)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: what batch_size: auto picks")
+    parser.add_argument("--method", choices=["pixel"], default="pixel")
+    parser.add_argument("--weights", default="hed", help="hed (default), random or imagenet")
+    parser.add_argument("--skip-seed", action="store_true", help="measure only the generator")
+    parser.add_argument("--threshold-case", action="store_true", help="also measure early stopping")
+    args = parser.parse_args(argv)
+
+    import tensorflow as tf
+
+    from generator.model import load_vgg16
+
+    vgg, info = load_vgg16(WeightsSpec(source=args.weights))
+    peak = attainable_gflops()
+    device = "GPU" if on_gpu() else f"CPU ({os.cpu_count()} cores)"
+    print(f"device: {device}; TensorFlow {tf.__version__}; weights {info.source}; "
+          f"{args.filters} filters x {args.steps} steps at {args.image_size} px")
+    print(f"attainable fp32 rate (4096^2 matmul, best of 5): {peak:,.1f} GFLOP/s\n")
+    header = f"{'layer':<13} {'run':<22} {'seconds':>8} {'img-steps/s':>12} {'GFLOP/s':>9} {'of peak':>8}"
+    print(header)
+    print("-" * len(header))
+    for layer in args.layer or DEFAULT_CASES:
+        rows = bench_case(vgg, layer, args, peak)
+        for row in rows:
+            print(f"{row['layer']:<13} {row['name']:<22} {row['seconds']:>8.2f} {row['rate']:>12.2f} "
+                  f"{row['gflops']:>9.1f} {row['share']:>7.0%}")
+        if len(rows) == 2:
+            print(f"{'':<13} {'speed-up':<22} {rows[0]['seconds'] / rows[1]['seconds']:>7.2f}x")
+        sys.stdout.flush()
+    if args.threshold_case:
+        threshold_case(vgg, (args.layer or ["block3_conv3"])[0], args, peak)
+    print(f"\npeak resident memory of this process: {peak_memory_mb():,.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,216 @@
+"""The "natural" method (Olah et al., Distill 2017; Lucid): images people can read.
+
+What is optimized is not pixels but each image's 2-D Fourier spectrum, scaled so
+that low frequencies dominate (spectral parameterization), mapped through the
+ImageNet colour-correlation square root (decorrelated colour) and a sigmoid into
+RGB in [0, 1]. Every step sees the image through a fresh random pad/jitter/scale/
+rotate (transformation robustness), and the objective is the target map's mean
+*before* the ReLU, so filters that are closed on a grey image still get a gradient.
+
+Batched like the pixel method: filters are the batch, one compiled step, Adam
+per element. Each filter draws its start spectrum and its transforms from its
+own generator seeded by (seed, filter index), so a batch gives exactly the
+images that single runs give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import transforms as tr
+from .ascent import BETA_1, BETA_2, CAFFE_MEAN_BGR, EPSILON
+from .config import NaturalSettings
+
+# ImageNet colour correlation, square root (Lucid's color_correlation_svd_sqrt)
+COLOR_CORRELATION_SVD_SQRT = np.array(
+    [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], dtype=np.float32)
+COLOR_CORRELATION_NORMALIZED = (
+    COLOR_CORRELATION_SVD_SQRT / np.max(np.linalg.norm(COLOR_CORRELATION_SVD_SQRT, axis=0)))
+SPECTRUM_INIT_STD = 0.01
+
+
+@dataclass
+class NaturalRun:
+    index: int
+    history: list[float] = field(default_factory=list)  # the objective at each step
+    image: np.ndarray | None = None  # final RGB in [0, 1], (H, W, 3)
+    snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # step -> RGB in [0, 1]
+    max_abs_grad: float = 0.0
+    reached_threshold: bool = False  # no threshold in this method; kept for the shared record
+
+    @property
+    def steps(self) -> int:
+        return len(self.history)
+
+    @property
+    def loss(self) -> float:
+        return self.history[-1]
+
+    @property
+    def status(self) -> str:
+        if not np.all(np.isfinite(self.history)) or (self.image is not None and not np.all(np.isfinite(self.image))):
+            return "diverged"
+        return "ok"  # whether the real map opened is decided on the saved image (analysis)
+
+
+def frequency_scale(size: int, decay_power: float) -> np.ndarray:
+    """1 / max(f, 1/size)^decay_power * sqrt(size*size) for the rfft2d grid (size, size//2 + 1)."""
+    fy = np.fft.fftfreq(size)[:, None]
+    fx = np.fft.rfftfreq(size)[None, :]
+    freqs = np.sqrt(fx * fx + fy * fy)
+    scale = 1.0 / np.maximum(freqs, 1.0 / size) ** decay_power
+    return (scale * np.sqrt(size * size)).astype(np.float32)
+
+
+def spectrum_shape(size: int) -> tuple[int, int, int, int]:
+    """Per image: 3 channels x rfft2d grid x (real, imaginary)."""
+    return (3, size, size // 2 + 1, 2)
+
+
+def spectrum_to_linear(spectrum, scale, size: int):
+    """(B, 3, size, size//2+1, 2) spectrum -> (B, size, size, 3) image before colour and sigmoid."""
+    import tensorflow as tf
+
+    complex_spectrum = tf.complex(spectrum[..., 0], spectrum[..., 1]) * tf.cast(scale, tf.complex64)
+    image = tf.signal.irfft2d(complex_spectrum, fft_length=[size, size])  # (B, 3, size, size)
+    image = tf.transpose(image, [0, 2, 3, 1])
+    return image / 4.0
+
+
+def to_rgb(linear, decorrelate: bool):
+    """Decorrelated colour (optional) then sigmoid: RGB in [0, 1]; zero maps to mid-grey."""
+    import tensorflow as tf
+
+    if decorrelate:
+        linear = tf.einsum("bhwc,dc->bhwd", linear, tf.constant(COLOR_CORRELATION_NORMALIZED))
+    return tf.sigmoid(linear)
+
+
+def objective_model(vgg, layer: str, objective: str) -> Callable:
+    """A callable image -> the target layer's maps, pre-ReLU (default) or post-ReLU."""
+    import keras
+    import tensorflow as tf
+
+    conv = vgg.get_layer(layer)
+    if objective == "post_relu":
+        return keras.Model(vgg.inputs, conv.output)
+    below = keras.Model(vgg.inputs, conv.input) if layer != "block1_conv1" else (lambda x, training=False: x)
+
+    def pre_relu(x, training=False):
+        return tf.nn.conv2d(below(x, training=training), conv.kernel, strides=1, padding="SAME") + conv.bias
+
+    return pre_relu
+
+
+def caffe_from_unit(rgb):
+    """RGB in [0, 1] -> VGG16's caffe input (0-255, BGR, ImageNet mean removed)."""
+    import tensorflow as tf
+
+    return rgb[..., ::-1] * 255.0 - tf.constant(CAFFE_MEAN_BGR, tf.float32)
+
+
+def make_natural_step(model, settings: NaturalSettings):
+    import tensorflow as tf
+
+    size = settings.image_size
+    scale = tf.constant(frequency_scale(size, settings.decay_power))
+    spec = settings.transforms
+    out_size = spec.output_size(size) if spec is not None else size
+    lr = tf.constant(settings.lr, tf.float32)
+    beta_1 = tf.constant(BETA_1, tf.float32)
+    beta_2 = tf.constant(BETA_2, tf.float32)
+    spectrum_spec = tf.TensorSpec([None, *spectrum_shape(size)], tf.float32)
+
+    def model_input(rgb):
+        return caffe_from_unit(rgb) if settings.preprocess == "caffe" else rgb * 255.0
+
+    @tf.function(input_signature=[spectrum_spec, spectrum_spec, spectrum_spec, tf.TensorSpec([None], tf.int32),
+                                  tf.TensorSpec([], tf.float32), tf.TensorSpec([None, 8], tf.float32)],
+                 reduce_retracing=True)
+    def step(spectrum, m, v, targets, t, params):
+        with tf.GradientTape() as tape:
+            tape.watch(spectrum)
+            rgb = to_rgb(spectrum_to_linear(spectrum, scale, size), settings.decorrelate)
+            if spec is not None:
+                rgb = tr.apply(rgb, params, out_size)
+            maps = model(model_input(rgb), training=False)
+            loss = tf.gather(tf.reduce_mean(maps, axis=[1, 2]), targets, axis=1, batch_dims=1)
+            total = tf.reduce_sum(loss)
+        grad = -tape.gradient(total, spectrum)
+        alpha = lr * tf.sqrt(1 - tf.pow(beta_2, t)) / (1 - tf.pow(beta_1, t))
+        m = m + (grad - m) * (1 - BETA_1)
+        v = v + (tf.square(grad) - v) * (1 - BETA_2)
+        spectrum = spectrum - (m * alpha) / (tf.sqrt(v) + EPSILON)
+        return spectrum, m, v, loss, tf.reduce_max(tf.abs(grad), axis=[1, 2, 3, 4])
+
+    @tf.function(input_signature=[spectrum_spec])
+    def render(spectrum):
+        return to_rgb(spectrum_to_linear(spectrum, scale, size), settings.decorrelate)
+
+    return step, render
+
+
+def filter_rng(seed: int, index: int) -> np.random.Generator:
+    """Each filter's own random stream: the same whatever batch it is optimized in."""
+    return np.random.default_rng([seed, index])
+
+
+def natural_ascent(vgg, layer: str, settings: NaturalSettings, batch_size: int,
+                   on_steps: Callable[[int], None] | None = None) -> list[NaturalRun]:
+    """Optimize one image per filter; all filters run `settings.steps` steps (no threshold)."""
+    import tensorflow as tf
+
+    model = objective_model(vgg, layer, settings.objective)
+    step, render = make_natural_step(model, settings)
+    size = settings.image_size
+    runs = []
+    filters = list(settings.filters)
+    for begin in range(0, len(filters), batch_size):
+        chunk = [NaturalRun(index=i) for i in filters[begin:begin + batch_size]]
+        rngs = [filter_rng(settings.seed, run.index) for run in chunk]
+        spectrum = tf.constant(np.stack([
+            (rng.standard_normal(spectrum_shape(size)) * SPECTRUM_INIT_STD).astype(np.float32) for rng in rngs]))
+        m = tf.zeros_like(spectrum)
+        v = tf.zeros_like(spectrum)
+        targets = tf.constant([run.index for run in chunk], tf.int32)
+        for number in range(1, settings.steps + 1):
+            if settings.transforms is not None:
+                params = np.stack([tr.draw(rng, settings.transforms, size) for rng in rngs])
+            else:
+                params = np.tile(np.array(tr.IDENTITY, np.float32), (len(chunk), 1))
+            spectrum, m, v, loss, max_abs_grad = step(spectrum, m, v, targets, tf.constant(float(number)),
+                                                      tf.constant(params))
+            loss, max_abs_grad = loss.numpy(), max_abs_grad.numpy()
+            for slot, run in enumerate(chunk):
+                run.history.append(float(loss[slot]))
+                run.max_abs_grad = max(run.max_abs_grad, float(max_abs_grad[slot]))
+            if number in settings.snapshots or number == settings.steps:
+                images = render(spectrum).numpy()
+                for slot, run in enumerate(chunk):
+                    if number in settings.snapshots:
+                        run.snapshots[number] = images[slot]
+                    if number == settings.steps:
+                        run.image = images[slot]
+            if on_steps:
+                on_steps(len(chunk))
+        runs.extend(chunk)
+    return runs
+
+
+def unit_to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return np.clip(np.nan_to_num(rgb, nan=0.5) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def high_frequency_share(image: np.ndarray) -> float:
+    """Share of the spectral energy (mean removed, grey) above half the Nyquist frequency."""
+    grey = image.astype(np.float64).mean(axis=2)
+    grey -= grey.mean()
+    power = np.abs(np.fft.fft2(grey)) ** 2
+    fy = np.fft.fftfreq(grey.shape[0])[:, None]
+    fx = np.fft.fftfreq(grey.shape[1])[None, :]
+    radius = np.sqrt(fx * fx + fy * fy)  # cycles per pixel; Nyquist = 0.5
+    total = power.sum()
+    return float(power[radius > 0.25].sum() / total) if total > 0 else 0.0

@@ -1,0 +1,74 @@
+"""Transformation robustness (Lucid's standard transforms), one fresh random draw per image per step.
+
+pad (constant 0.5) -> jitter -> scale -> rotate -> jitter, composed into one projective
+transform per image, so a whole batch is transformed by a single op and each image
+still gets its own draw. The canvas keeps a fixed size (scaling zooms about the
+centre instead of resizing), which lets every image of a batch share one shape.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TransformSpec:
+    pad: int = 12
+    jitter: int = 8
+    scale: tuple[float, float] = (0.9, 1.1)  # drawn from low..high in steps of 0.02
+    rotate: int = 10  # degrees: drawn from -rotate..rotate (with extra weight on 0, as in Lucid)
+    jitter_after: int = 4
+
+    def output_size(self, image_size: int) -> int:
+        return image_size + 2 * self.pad - self.jitter - self.jitter_after
+
+
+IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+
+
+def _scales(spec: TransformSpec) -> list[float]:
+    low, high = spec.scale
+    count = int(round((high - low) / 0.02))
+    return [round(low + 0.02 * i, 6) for i in range(count + 1)] or [1.0]
+
+
+def _angles(spec: TransformSpec) -> list[int]:
+    return list(range(-spec.rotate, spec.rotate + 1)) + 5 * [0]
+
+
+def draw(rng: np.random.Generator, spec: TransformSpec, image_size: int) -> np.ndarray:
+    """One random transform as TensorFlow's 8 projective parameters (output pixel -> input pixel)."""
+    dx1, dy1 = rng.integers(0, spec.jitter + 1, size=2)
+    scale = float(rng.choice(_scales(spec)))
+    theta = math.radians(float(rng.choice(_angles(spec))))
+    dx2, dy2 = rng.integers(0, spec.jitter_after + 1, size=2)
+    return compose(image_size, spec, (dx1, dy1), scale, theta, (dx2, dy2))
+
+
+def compose(image_size: int, spec: TransformSpec, shift1, scale: float, theta: float, shift2) -> np.ndarray:
+    """The inverse map of pad -> crop(shift1) -> zoom(scale) -> rotate(theta) -> crop(shift2)."""
+    canvas = image_size + 2 * spec.pad - spec.jitter  # after the first crop
+    centre = (canvas - 1) / 2.0
+    cos, sin = math.cos(theta), math.sin(theta)
+    # undo rotation and zoom about the canvas centre: A = R(-theta) / scale
+    a = np.array([[cos, sin], [-sin, cos]]) / scale
+    offset = np.array(shift2, dtype=np.float64) - centre
+    b = a @ offset + centre + np.array(shift1, dtype=np.float64) - spec.pad
+    return np.array([a[0, 0], a[0, 1], b[0], a[1, 0], a[1, 1], b[1], 0.0, 0.0], dtype=np.float32)
+
+
+def apply(images, params, output_size: int):
+    """Transform a batch (B, H, W, 3) with per-image parameters (B, 8); outside pixels are 0.5 grey."""
+    import tensorflow as tf
+
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=params,
+        output_shape=tf.constant([output_size, output_size], tf.int32),
+        fill_value=tf.constant(0.5, tf.float32),
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )

@@ -1,0 +1,113 @@
+"""The natural method: parameterization, colour, transforms, objective, batching."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from generator import transforms as tr
+from generator.config import NaturalSettings
+from generator.natural import (
+    COLOR_CORRELATION_NORMALIZED,
+    high_frequency_share,
+    natural_ascent,
+    spectrum_shape,
+    spectrum_to_linear,
+    to_rgb,
+    frequency_scale,
+)
+
+
+def natural(**overrides) -> NaturalSettings:
+    base = dict(lr=0.05, steps=6, image_size=32, decay_power=1.0, decorrelate=True,
+                transforms=tr.TransformSpec(), snapshots=(2, 6), seed=3, objective="pre_relu",
+                preprocess="caffe", filters=(0, 1, 2, 3), batch_size=None)
+    base.update(overrides)
+    return NaturalSettings(**base)
+
+
+def test_zero_spectrum_gives_mid_grey():
+    import tensorflow as tf
+
+    spectrum = tf.zeros([2, *spectrum_shape(16)])
+    rgb = to_rgb(spectrum_to_linear(spectrum, frequency_scale(16, 1.0), 16), decorrelate=True).numpy()
+    assert rgb.shape == (2, 16, 16, 3)
+    np.testing.assert_allclose(rgb, 0.5)
+
+
+def test_colour_transform_is_the_documented_matrix():
+    import tensorflow as tf
+
+    matrix = np.array([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
+    expected = matrix / np.max(np.linalg.norm(matrix, axis=0))
+    np.testing.assert_allclose(COLOR_CORRELATION_NORMALIZED, expected, rtol=1e-6)
+    pixel = np.array([0.3, -0.2, 0.7], dtype=np.float32)
+    out = to_rgb(tf.constant(pixel.reshape(1, 1, 1, 3)), decorrelate=True).numpy().ravel()
+    np.testing.assert_allclose(out, 1 / (1 + np.exp(-(expected @ pixel))), rtol=1e-5)
+
+
+def test_frequency_scale_favours_low_frequencies():
+    scale = frequency_scale(32, 1.0)
+    assert scale.shape == (32, 17)
+    assert scale[0, 0] == scale.max()  # the DC term is capped at 1/size, the largest weight
+    assert scale[0, 1] > scale[0, 16]
+
+
+def test_transforms_keep_shape_and_are_seeded():
+    import tensorflow as tf
+
+    spec = tr.TransformSpec()
+    a = [tr.draw(np.random.default_rng(5), spec, 32) for _ in range(1)]
+    b = [tr.draw(np.random.default_rng(5), spec, 32) for _ in range(1)]
+    np.testing.assert_array_equal(a, b)
+    images = tf.random.uniform([3, 32, 32, 3])
+    params = tf.constant(np.stack([tr.draw(np.random.default_rng(i), spec, 32) for i in range(3)]))
+    out = tr.apply(images, params, spec.output_size(32))
+    assert out.shape == (3, 32 + 12, 32 + 12, 3)
+    # with no jitter, scale or rotation the image sits in the middle of its grey padding
+    still = tr.TransformSpec(pad=6, jitter=0, scale=(1.0, 1.0), rotate=0, jitter_after=0)
+    centred = tr.apply(images, tf.constant(np.stack([tr.draw(np.random.default_rng(0), still, 32)] * 3)),
+                       still.output_size(32)).numpy()
+    np.testing.assert_allclose(centred[:, 6:38, 6:38], images.numpy(), atol=1e-5)
+    np.testing.assert_allclose(centred[:, :6], 0.5)
+
+
+def test_objective_rises_on_a_tiny_model(tiny_extractor):
+    runs = natural_ascent(tiny_extractor, "block1_conv2", natural(steps=12, lr=0.1), batch_size=4)
+    for run in runs:
+        assert run.history[-1] > run.history[0]
+        assert sorted(run.snapshots) == [2, 6] and run.image.shape == (32, 32, 3)
+        assert 0 <= run.image.min() and run.image.max() <= 1
+
+
+def test_pre_relu_objective_moves_a_closed_filter(tiny_extractor):
+    """A map that is 0 after the ReLU everywhere still has a pre-ReLU gradient."""
+    import keras
+
+    clone = keras.models.clone_model(tiny_extractor)
+    clone.set_weights(tiny_extractor.get_weights())
+    kernel, bias = clone.get_layer("block1_conv2").get_weights()
+    bias[1] = -3.0
+    clone.get_layer("block1_conv2").set_weights([kernel, bias])
+    pre = natural_ascent(clone, "block1_conv2", natural(filters=(1,), steps=5), 1)[0]
+    post = natural_ascent(clone, "block1_conv2", natural(filters=(1,), steps=5, objective="post_relu"), 1)[0]
+    assert pre.history[-1] > pre.history[0] and pre.max_abs_grad > 0
+    assert post.max_abs_grad == 0.0
+
+
+def test_batch_equals_single_runs(tiny_extractor):
+    s = natural(filters=(3, 0, 5, 1))
+    together = natural_ascent(tiny_extractor, "block1_conv2", s, batch_size=4)
+    for run in together:
+        alone = natural_ascent(tiny_extractor, "block1_conv2", dataclasses.replace(s, filters=(run.index,)), 1)[0]
+        np.testing.assert_allclose(run.history, alone.history, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(run.image, alone.image, atol=1e-4)
+
+
+def test_high_frequency_share():
+    x = np.arange(64)
+    smooth = np.repeat(np.sin(2 * np.pi * x / 64)[None, :, None], 64, 0).repeat(3, 2)
+    noisy = np.repeat(((x % 2) * 2 - 1.0)[None, :, None], 64, 0).repeat(3, 2)
+    assert high_frequency_share(smooth) < 0.01 and high_frequency_share(noisy) > 0.99
