@@ -7,7 +7,7 @@ MANIFEST ?= gallery.yaml
 LAYERS   ?=
 PORT     ?= 8000
 
-.PHONY: install gallery preview site serve test test-fast bench clean
+.PHONY: install gallery preview site serve test test-fast bench natural-quality clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,11 @@ test-fast: $(STAMP)
 
 clean:
 	rm -rf site preview .cache
+
+## the benchmark: original loop vs generator vs the machine's fp32 rate (docs/PERFORMANCE.md)
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py --threshold-case
+
+## pixel vs natural: share of filters activated and high-frequency energy (docs/NATURAL.md)
+natural-quality: $(STAMP)
+	$(BIN)/python bench/natural_quality.py

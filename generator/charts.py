@@ -136,12 +136,13 @@ def bar_chart(values: list[float | None], target: int, title: str,
     parts = _frame(title, x_label, y_label, y_ticks, y_of, x_ticks, x_of)
     bottom = HEIGHT - MARGIN["bottom"]
     level = clean[target] if 0 <= target < count else None
-    for index, value in enumerate(clean):
+    for index, value in sorted(enumerate(clean), key=lambda item: item[0] == target):  # target drawn last
         if value <= 0:
             continue
         y = y_of(value)
         kind = "bar target" if index == target else ("bar rival" if level is not None and value >= level else "bar")
-        parts.append(f'<rect x="{MARGIN["left"] + index * bar_w:.2f}" y="{y:.1f}" width="{max(bar_w - 0.3, 0.5):.2f}" '
+        width = max(bar_w - 0.3, 0.5) if index != target else max(bar_w, 3.0)  # keep the target visible
+        parts.append(f'<rect x="{MARGIN["left"] + index * bar_w:.2f}" y="{y:.1f}" width="{width:.2f}" '
                      f'height="{bottom - y:.1f}" class="{kind}"><title>map {index}: {value:.4g}</title></rect>')
     if level is not None:
         y = y_of(level)

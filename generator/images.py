@@ -17,6 +17,14 @@ def encode_png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def encode_jpeg(pixels: np.ndarray, quality: int = 85) -> bytes:
+    """Grid thumbnails as JPEG: a fifth of a PNG's weight for these noisy images, and still deterministic."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8)).save(
+        buffer, format="JPEG", quality=quality, optimize=True, subsampling=0)
+    return buffer.getvalue()
+
+
 def thumbnail(pixels: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     """A downscaled copy for grids (never upscaled)."""
     if pixels.shape[0] <= size:

@@ -2,7 +2,7 @@
 
 Layout (cache folder, outside the site):
   <cache>/<layer>/<method>/<key>/result.json   the LayerResult, with its key and format
-  <cache>/<layer>/<method>/<key>/images/f007.png, t007.png   image and thumbnail of filter 7
+  <cache>/<layer>/<method>/<key>/images/f007.png, t007.jpg   image and thumbnail of filter 7
   <cache>/weights.json                          weights fingerprint of the last build per source
   <cache>/.lock                                 held by the running build
 
@@ -31,7 +31,7 @@ import numpy as np
 from . import __version__
 from .config import LayerSettings, WeightsSpec
 from .errors import OutputError
-from .images import decode_png, encode_png, thumbnail
+from .images import decode_png, encode_jpeg, encode_png, thumbnail
 from .results import LayerResult
 
 CACHE_FORMAT = 1
@@ -42,7 +42,7 @@ def image_name(index: int) -> str:
 
 
 def thumb_name(index: int) -> str:
-    return f"t{index:03d}.png"
+    return f"t{index:03d}.jpg"
 
 
 def snapshot_name(index: int, step: int) -> str:
@@ -151,7 +151,7 @@ class ResultStore:
             files: dict[str, str] = {}
             for f, pixels in zip(result.filters, images):
                 for name, data in ((image_name(f.index), encode_png(pixels)),
-                                   (thumb_name(f.index), encode_png(thumbnail(pixels)))):
+                                   (thumb_name(f.index), encode_jpeg(thumbnail(pixels)))):
                     (temp / "images" / name).write_bytes(data)
                     files[name] = hashlib.sha256(data).hexdigest()
             for (index, step), pixels in sorted((snapshots or {}).items()):

@@ -1,0 +1,76 @@
+"""Pixel vs natural method: how many filters they really activate, and how noisy their images are.
+
+For a sample of filters from blocks 2-5, on the offline trained weights (hed), it prints per layer
+and method:
+  active   the share of filters whose real post-ReLU mean on the final (8-bit) image is > 0
+  HF       the mean share of spectral energy above half the Nyquist frequency (grey, mean removed)
+
+The pixel method runs with the original write-up's per-layer settings (gallery.yaml), the natural
+method with gallery.yaml's natural settings (steps can be lowered with --steps to save time).
+
+    python bench/natural_quality.py                       # 16 filters of one layer per block
+    python bench/natural_quality.py --filters 64 --layers block2_conv1,block4_conv3
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from generator.config import WeightsSpec, load_manifest  # noqa: E402
+
+DEFAULT_LAYERS = "block2_conv1,block3_conv1,block4_conv1,block5_conv1"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--layers", default=DEFAULT_LAYERS)
+    parser.add_argument("--filters", type=int, default=16, help="the first N filters of each layer")
+    parser.add_argument("--steps", type=int, default=None, help="natural steps (default: gallery.yaml's)")
+    parser.add_argument("--weights", default="hed")
+    args = parser.parse_args(argv)
+
+    from generator.analysis import feature_means
+    from generator.ascent import pixel_ascent, to_uint8
+    from generator.build import auto_batch_size, on_gpu
+    from generator.model import load_vgg16, truncated
+    from generator.natural import high_frequency_share, natural_ascent, unit_to_uint8
+
+    manifest = load_manifest(ROOT / "gallery.yaml")
+    vgg, info = load_vgg16(WeightsSpec(source=args.weights))
+    print(f"weights: {info.source} (sha256 {info.sha256[:16]}...); first {args.filters} filters per layer")
+    print(f"{'layer':<13} {'method':<8} {'active':>9} {'HF share':>9} {'seconds':>8}")
+    for layer in args.layers.split(","):
+        for job in (j for j in manifest.jobs if j.layer == layer):
+            settings = dataclasses.replace(job.settings, filters=tuple(range(args.filters)))
+            if settings.method == "natural" and args.steps:
+                settings = dataclasses.replace(settings, steps=args.steps,
+                                               snapshots=tuple(s for s in settings.snapshots if s <= args.steps))
+            batch = auto_batch_size(layer, settings.image_size, args.filters, on_gpu())
+            extractor = truncated(vgg, layer)
+            start = time.perf_counter()
+            if settings.method == "pixel":
+                images = np.stack([to_uint8(r.image) for r in pixel_ascent(extractor, settings, batch)])
+            else:
+                images = np.stack([unit_to_uint8(r.image) for r in natural_ascent(vgg, layer, settings, batch)])
+            seconds = time.perf_counter() - start
+            means = feature_means(extractor, images, settings.preprocess, batch)
+            active = sum(means[row, k] > 0 for row, k in enumerate(settings.filters))
+            hf = float(np.mean([high_frequency_share(image) for image in images]))
+            print(f"{layer:<13} {settings.method:<8} {active:>4}/{len(images):<4} {hf:>9.3f} {seconds:>8.1f}",
+                  flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
