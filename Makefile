@@ -5,6 +5,7 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 MANIFEST ?= gallery.yaml
 LAYERS   ?=
+METHODS  ?=
 PORT     ?= 8000
 
 .PHONY: install gallery preview site serve test test-fast bench natural-quality clean
@@ -19,7 +20,7 @@ install: $(STAMP)
 
 ## the whole gallery of gallery.yaml (hours on a 2-core CPU); LAYERS=block1_conv1,block5_conv1 for a part
 gallery: $(STAMP)
-	$(BIN)/vgg-gallery build $(MANIFEST) $(if $(LAYERS),--layers $(LAYERS))
+	$(BIN)/vgg-gallery build $(MANIFEST) $(if $(LAYERS),--layers $(LAYERS)) $(if $(METHODS),--methods $(METHODS))
 
 ## a quick gallery (preview.yaml: 5 layers, 16 filters, 128 px) into preview/
 preview: $(STAMP)

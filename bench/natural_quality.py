@@ -3,13 +3,15 @@
 For a sample of filters from blocks 2-5, on the offline trained weights (hed), it prints per layer
 and method:
   active   the share of filters whose real post-ReLU mean on the final (8-bit) image is > 0
-  HF       the mean share of spectral energy above half the Nyquist frequency (grey, mean removed)
+  HF       the mean share of spectral energy above half the Nyquist frequency (grey, mean removed),
+           over the images of the active filters (a dead filter's image is its start image)
 
 The pixel method runs with the original write-up's per-layer settings (gallery.yaml), the natural
 method with gallery.yaml's natural settings (steps can be lowered with --steps to save time).
 
     python bench/natural_quality.py                       # 16 filters of one layer per block
     python bench/natural_quality.py --filters 64 --layers block2_conv1,block4_conv3
+    python bench/natural_quality.py --from-site site      # read a built gallery instead of computing
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--filters", type=int, default=16, help="the first N filters of each layer")
     parser.add_argument("--steps", type=int, default=None, help="natural steps (default: gallery.yaml's)")
     parser.add_argument("--weights", default="hed")
+    parser.add_argument("--from-site", type=Path, default=None,
+                        help="measure the images and data of a built site (every layer and method in it)")
     args = parser.parse_args(argv)
+    if args.from_site:
+        return from_site(args.from_site)
 
     from generator.analysis import feature_means
     from generator.ascent import pixel_ascent, to_uint8
@@ -66,9 +72,39 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.perf_counter() - start
             means = feature_means(extractor, images, settings.preprocess, batch)
             active = sum(means[row, k] > 0 for row, k in enumerate(settings.filters))
-            hf = float(np.mean([high_frequency_share(image) for image in images]))
+            hf = _mean_or_nan([high_frequency_share(image) for row, image in enumerate(images)
+                               if means[row, settings.filters[row]] > 0])
             print(f"{layer:<13} {settings.method:<8} {active:>4}/{len(images):<4} {hf:>9.3f} {seconds:>8.1f}",
                   flush=True)
+    return 0
+
+
+def _mean_or_nan(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def from_site(site: Path) -> int:
+    """The same table from a built gallery's public data and images."""
+    import json
+
+    from PIL import Image
+
+    from generator.architecture import CONV_LAYER_NAMES
+    from generator.natural import high_frequency_share
+
+    print(f"gallery: {site}")
+    print(f"{'layer':<13} {'method':<8} {'active':>9} {'HF share':>9} {'seconds':>8}")
+    for layer in CONV_LAYER_NAMES:
+        for method in ("pixel", "natural"):
+            path = site / "data" / layer / f"{method}.json"
+            if not path.is_file():
+                continue
+            data = json.loads(path.read_text())
+            filters = data["filters"]
+            active = sum(1 for f in filters if (f["activation"] or 0) > 0)
+            hf = _mean_or_nan([high_frequency_share(np.asarray(Image.open(site / f["image"]).convert("RGB")))
+                               for f in filters if (f["activation"] or 0) > 0])
+            print(f"{layer:<13} {method:<8} {active:>4}/{len(filters):<4} {hf:>9.3f} {data['seconds']:>8.1f}")
     return 0
 
 

@@ -144,9 +144,10 @@ def _report(result: LayerResult, cached: bool) -> LayerReport:
                        result.mean_loss(), result.seconds, cached)
 
 
-def build(manifest: Manifest, layers: list[str] | None = None, *, progress: bool = True) -> BuildReport:
-    """Compute what is missing for the selected layers, then render the whole site."""
-    jobs = manifest.select(layers)
+def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[str] | None = None,
+          progress: bool = True) -> BuildReport:
+    """Compute what is missing for the selected layers and methods, then render the whole site."""
+    jobs = manifest.select(layers, methods)
     store = ResultStore(manifest.cache_dir)
     check_output_dir(manifest.site_dir)
     store.ensure_writable()

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("manifest", nargs="?", default="gallery.yaml", help="the manifest (default gallery.yaml)")
     build.add_argument("--layers", type=_layers_arg, default=None,
                        help="comma-separated conv layers to compute, e.g. block1_conv1,block5_conv1")
+    build.add_argument("--methods", type=_layers_arg, default=None,
+                       help="comma-separated methods to compute (pixel, natural); default: the manifest's")
     build.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     site = commands.add_parser("site", help="re-render every page from the cached results, computing nothing")
@@ -82,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
         _quiet_tensorflow()
         from .build import build, summary_table
 
-        report = build(manifest, args.layers, progress=not args.no_progress)
+        report = build(manifest, args.layers, methods=args.methods, progress=not args.no_progress)
         print(summary_table(report.layers))
         _print_site(report.site)
         return 0

@@ -199,10 +199,14 @@ class Manifest:
     cache_dir: Path
     jobs: tuple[LayerJob, ...] = field(default_factory=tuple)
 
-    def select(self, layers: list[str] | None) -> tuple[LayerJob, ...]:
-        """The jobs for a layer selection (None = all), in network order."""
+    def select(self, layers: list[str] | None, methods: list[str] | None = None) -> tuple[LayerJob, ...]:
+        """The jobs for a layer and method selection (None = all), in network order."""
+        for method in methods or ():
+            if method not in METHODS:
+                raise ConfigError(f"--methods: expected {', '.join(METHODS)}, got {method!r}")
+        jobs = tuple(job for job in self.jobs if not methods or job.settings.method in methods)
         if not layers:
-            return self.jobs
+            return jobs
         known = {job.layer for job in self.jobs}
         for name in layers:
             if name not in CONV_LAYER_NAMES:
@@ -212,7 +216,7 @@ class Manifest:
                     f"--layers: {name} is not in {self.path.name}'s layers; "
                     f"it has: {', '.join(job.layer for job in self.jobs)}"
                 )
-        return tuple(job for job in self.jobs if job.layer in layers)
+        return tuple(job for job in jobs if job.layer in layers)
 
     def methods_of(self, layer: str) -> tuple[str, ...]:
         return tuple(job.settings.method for job in self.jobs if job.layer == layer)

@@ -77,6 +77,16 @@ layers:
     assert second.filters == tuple(range(64))
 
 
+def test_select_methods(tmp_path):
+    manifest = load_manifest(write_manifest(tmp_path, "defaults: {methods: [pixel, natural]}\n"
+                                            "layers: {block1_conv1: {}, block2_conv1: {}}"))
+    chosen = manifest.select(["block2_conv1"], ["natural"])
+    assert [(j.layer, j.settings.method) for j in chosen] == [("block2_conv1", "natural")]
+    assert len(manifest.select(None, ["pixel"])) == 2
+    with pytest.raises(ConfigError, match="--methods: expected pixel, natural, got 'dream'"):
+        manifest.select(None, ["dream"])
+
+
 def test_shipped_gallery_builds_both_methods_everywhere():
     manifest = load_manifest(REPO / "gallery.yaml")
     for layer in CONV_LAYER_NAMES:
