@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     from generator.ascent import pixel_ascent, to_uint8
     from generator.build import auto_batch_size, on_gpu
     from generator.model import load_vgg16, truncated
-    from generator.natural import high_frequency_share, natural_ascent, unit_to_uint8
+    from generator.analysis import high_frequency_share
+    from generator.natural import natural_ascent, unit_to_uint8
 
     manifest = load_manifest(ROOT / "gallery.yaml")
     vgg, info = load_vgg16(WeightsSpec(source=args.weights))
@@ -90,7 +91,7 @@ def from_site(site: Path) -> int:
     from PIL import Image
 
     from generator.architecture import CONV_LAYER_NAMES
-    from generator.natural import high_frequency_share
+    from generator.analysis import high_frequency_share
 
     print(f"gallery: {site}")
     print(f"{'layer':<13} {'method':<8} {'active':>9} {'HF share':>9} {'seconds':>8}")

@@ -48,3 +48,15 @@ def cross_activation(means: np.ndarray, target: int) -> CrossActivation:
         reaching=reaching,
         means=tuple(float(x) for x in means),
     )
+
+
+def high_frequency_share(image: np.ndarray) -> float:
+    """Share of the spectral energy (mean removed, grey) above half the Nyquist frequency."""
+    grey = image.astype(np.float64).mean(axis=2)
+    grey -= grey.mean()
+    power = np.abs(np.fft.fft2(grey)) ** 2
+    fy = np.fft.fftfreq(grey.shape[0])[:, None]
+    fx = np.fft.fftfreq(grey.shape[1])[None, :]
+    radius = np.sqrt(fx * fx + fy * fy)  # cycles per pixel; Nyquist = 0.5
+    total = power.sum()
+    return float(power[radius > 0.25].sum() / total) if total > 0 else 0.0

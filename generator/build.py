@@ -98,7 +98,7 @@ def compute_layer(
 
     Returns (result, uint8 images, snapshots by (filter, step)).
     """
-    from .analysis import cross_activation, feature_means
+    from .analysis import cross_activation, feature_means, high_frequency_share
     from .ascent import pixel_ascent, to_uint8
     from .model import truncated
 
@@ -123,7 +123,8 @@ def compute_layer(
         status = run.status
         if settings.method == "natural" and status == "ok" and not cross.activation > 0:
             status = "dead"  # the objective rose, but the real (post-ReLU) map stayed closed
-        filters.append(FilterResult.from_run(run, settings.max_steps, cross, status))
+        filters.append(FilterResult.from_run(run, settings.max_steps, cross, status,
+                                             high_frequency_share(images[row])))
     filters = tuple(filters)
     result = LayerResult(
         layer=job.layer,
@@ -136,6 +137,30 @@ def compute_layer(
         environment=environment,
     )
     return result, images, snapshots
+
+
+def prepare_teaching_material(vgg, manifest: Manifest, store: ResultStore, weights_sha256: str) -> None:
+    """Weight statistics and the feature maps of the manifest's sample images (cached: seconds once)."""
+    from .errors import ConfigError
+    from .teaching import load_sample, map_sheet, sample_feature_maps, sample_key, sample_summary, summarize_weights
+
+    if store.load_weights_summary(weights_sha256) is None:
+        store.save_weights_summary(weights_sha256, summarize_weights(vgg))
+    layers = manifest.layers
+    for path in manifest.samples:
+        key = sample_key(path, weights_sha256)
+        if store.load_sample(key, layers) is not None:
+            continue
+        try:
+            pixels = load_sample(path)
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"sample_images: cannot read {path.name} as an image ({error}); "
+                              "give PNG or JPEG files") from None
+        maps = sample_feature_maps(vgg, pixels, list(layers))
+        store.save_sample(key, pixels, {layer: map_sheet(maps[layer]) for layer in layers}, {
+            "name": path.stem,
+            "layers": {layer: sample_summary(maps[layer]) for layer in layers},
+        })
 
 
 def _report(result: LayerResult, cached: bool) -> LayerReport:
@@ -160,6 +185,7 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
         store.remember_weights(manifest.weights, weights)
         environment = environment_info()
         gpu = on_gpu()
+        prepare_teaching_material(vgg, manifest, store, info.sha256)
         reports = []
         for job in jobs:
             key = cache_key(job.layer, job.settings, info.sha256)

@@ -29,7 +29,7 @@ OBJECTIVES = ("pre_relu", "post_relu")
 PREPROCESS = ("none", "caffe")
 WEIGHT_SOURCES = ("imagenet", "hed", "random", "auto")
 
-TOP_KEYS = ("title", "model", "output", "defaults", "layers")
+TOP_KEYS = ("title", "model", "output", "defaults", "layers", "sample_images")
 MODEL_KEYS = ("weights", "random_seed")
 OUTPUT_KEYS = ("site", "cache")
 LAYER_KEYS = (
@@ -198,6 +198,12 @@ class Manifest:
     site_dir: Path
     cache_dir: Path
     jobs: tuple[LayerJob, ...] = field(default_factory=tuple)
+    samples: tuple[Path, ...] = ()  # input images whose feature maps the site shows
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The manifest's conv layers, in network order, each once."""
+        return tuple(dict.fromkeys(job.layer for job in self.jobs))
 
     def select(self, layers: list[str] | None, methods: list[str] | None = None) -> tuple[LayerJob, ...]:
         """The jobs for a layer and method selection (None = all), in network order."""
@@ -576,6 +582,7 @@ def parse_manifest(data: Any, name: str = "gallery.yaml", base: Path | None = No
         jobs.extend(_layer_jobs(layer, merged, natural))
 
     jobs.sort(key=lambda job: (CONV_LAYER_NAMES.index(job.layer), METHODS.index(job.settings.method)))
+    samples = _samples(name, data.get("sample_images"), base)
     return Manifest(
         path=base / name,
         title=title,
@@ -583,7 +590,27 @@ def parse_manifest(data: Any, name: str = "gallery.yaml", base: Path | None = No
         site_dir=site_dir,
         cache_dir=cache_dir,
         jobs=tuple(jobs),
+        samples=samples,
     )
+
+
+def _samples(name: str, value: Any, base: Path) -> tuple[Path, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{name}: sample_images: expected a list of image file paths, got {_show(value)}")
+    paths = []
+    for item in value:
+        path = (base / item).resolve()
+        if not path.is_file():
+            raise ConfigError(f"{name}: sample_images: no such file {item!r}; give paths of PNG or JPEG images")
+        if path in paths:
+            raise ConfigError(f"{name}: sample_images: {item!r} is listed twice")
+        paths.append(path)
+    stems = [p.stem for p in paths]
+    if len(set(stems)) != len(stems):
+        raise ConfigError(f"{name}: sample_images: two images share the name {_show(stems)}; rename one")
+    return tuple(paths)
 
 
 def load_manifest(path: str | Path) -> Manifest:

@@ -25,6 +25,16 @@ def encode_jpeg(pixels: np.ndarray, quality: int = 85) -> bytes:
     return buffer.getvalue()
 
 
+def encode_gif(frames: list[np.ndarray], frame_ms: int = 600) -> bytes:
+    """Frames -> a looping animated GIF (the last frame held longer)."""
+    images = [Image.fromarray(np.ascontiguousarray(f, dtype=np.uint8)).convert("P", palette=Image.Palette.ADAPTIVE)
+              for f in frames]
+    durations = [frame_ms] * (len(images) - 1) + [frame_ms * 3]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0)
+    return buffer.getvalue()
+
+
 def thumbnail(pixels: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     """A downscaled copy for grids (never upscaled)."""
     if pixels.shape[0] <= size:

@@ -202,15 +202,3 @@ def natural_ascent(vgg, layer: str, settings: NaturalSettings, batch_size: int,
 
 def unit_to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(rgb, nan=0.5) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-def high_frequency_share(image: np.ndarray) -> float:
-    """Share of the spectral energy (mean removed, grey) above half the Nyquist frequency."""
-    grey = image.astype(np.float64).mean(axis=2)
-    grey -= grey.mean()
-    power = np.abs(np.fft.fft2(grey)) ** 2
-    fy = np.fft.fftfreq(grey.shape[0])[:, None]
-    fx = np.fft.fftfreq(grey.shape[1])[None, :]
-    radius = np.sqrt(fx * fx + fy * fy)  # cycles per pixel; Nyquist = 0.5
-    total = power.sum()
-    return float(power[radius > 0.25].sum() / total) if total > 0 else 0.0

@@ -39,10 +39,11 @@ class FilterResult:
     reaching: tuple[int, ...]  # other maps whose mean >= the target's
     cross: tuple[float | None, ...]  # all C map means on the saved image
     snapshots: tuple[int, ...] = ()  # steps at which an intermediate image was kept
+    high_frequency: float | None = None  # share of the image's spectral energy above half Nyquist
 
     @classmethod
     def from_run(cls, run: FilterRun, iterations: int, cross: CrossActivation,
-                 status: str | None = None) -> "FilterResult":
+                 status: str | None = None, high_frequency: float | None = None) -> "FilterResult":
         return cls(
             index=run.index,
             loss=finite_or_none(run.loss),
@@ -56,12 +57,15 @@ class FilterResult:
             reaching=cross.reaching,
             cross=tuple(finite_or_none(value) for value in cross.means),
             snapshots=tuple(sorted(getattr(run, "snapshots", {}))),
+            high_frequency=high_frequency,
         )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FilterResult":
-        fields = {key: data[key] for key in cls.__dataclass_fields__ if key != "snapshots"}
+        optional = ("snapshots", "high_frequency")  # absent from entries of older versions
+        fields = {key: data[key] for key in cls.__dataclass_fields__ if key not in optional}
         fields["snapshots"] = tuple(data.get("snapshots", ()))
+        fields["high_frequency"] = data.get("high_frequency")
         for key in ("history", "reaching", "cross"):
             fields[key] = tuple(fields[key])
         return cls(**fields)

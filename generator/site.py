@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from . import __version__
@@ -173,6 +175,8 @@ def method_context(result: LayerResult, image_size: int) -> dict[str, Any]:
             "cross": list(f.cross),
             "snapshots": [{"step": step, "image": snapshot_url(layer, method, f.index, step)}
                           for step in f.snapshots],
+            "animation": f"images/{layer}/{method}/a{f.index:03d}.gif" if f.snapshots else None,
+            "high_frequency": f.high_frequency,
             "reaching_links": [
                 {"index": k, "page": filter_page(layer, k) if k in present else None} for k in f.reaching
             ],
@@ -264,6 +268,147 @@ def build_context(manifest: Manifest, results: dict[tuple[str, str], LayerResult
     }
 
 
+# --------------------------------------------------------------------------- teaching pages
+
+
+def weights_context(summary: dict | None, layers: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """block1_conv1's kernels (linked to their filters) and per-layer kernel statistics."""
+    if summary is None:
+        return None
+    first = next((layer for layer in layers if layer["name"] == "block1_conv1" and layer["built"]), None)
+    shown = {item["index"] for item in first["filter_pages"]} if first else set()
+    kernels = [{
+        "index": k,
+        "image": f"images/weights/k{k:02d}.png",
+        "page": filter_page("block1_conv1", k) if k in shown else None,
+        "thumbnails": [m["by_index"][k]["thumbnail"] for m in first["methods"] if k in m["by_index"]] if first else [],
+    } for k in range(len(summary["block1_conv1"]))]
+    stats = []
+    for name, data in summary["layers"].items():
+        norms = np.asarray(data["norm"])
+        bias = np.asarray(data["bias"])
+        stats.append({
+            "name": name,
+            "in_channels": data["in_channels"],
+            "channels": data["channels"],
+            "norm_min": float(norms.min()), "norm_median": float(np.median(norms)), "norm_max": float(norms.max()),
+            "bias_mean": float(bias.mean()), "bias_negative": int((bias < 0).sum()),
+            "chart": bar_chart(data["norm"], -1, f"L2 norm of each of the {data['channels']} kernels of {name}",
+                               x_label="output channel (filter)", y_label="kernel norm"),
+        })
+    return {"kernels": kernels, "stats": stats}
+
+
+def samples_context(samples: list[dict], layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each sample image: per layer its 64 feature maps, their means, the strongest maps and the
+    generated images whose cross-activation profile is closest to the sample's."""
+    from .teaching import most_similar
+
+    by_name = {layer["name"]: layer for layer in layers}
+    out = []
+    for sample in samples:
+        entry = {"name": sample["name"], "page": f"samples/{sample['name']}.html",
+                 "image": f"samples/{sample['name']}/sample.png", "layers": []}
+        for name, data in sample["layers"].items():
+            layer = by_name.get(name)
+            primary = layer["primary"] if layer and layer["built"] else None
+            def link(k: int) -> dict[str, Any]:
+                f = primary["by_index"].get(k) if primary else None
+                return {"index": k, "mean": data["means"][k], "page": f["page"] if f else None,
+                        "thumbnail": f["thumbnail"] if f else None}
+            similar = most_similar(data["means"], primary["filters"]) if primary else []
+            entry["layers"].append({
+                "name": name,
+                "sheet": f"samples/{sample['name']}/{name}.png",
+                "shown": min(64, len(data["means"])),
+                "means": [round(v, 2) for v in data["means"][:64]],
+                "strongest": [link(k) for k in data["strongest"]],
+                "similar": [link(k) for k in similar],
+            })
+        out.append(entry)
+    return out
+
+
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def lessons_context(layers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The numbers the lessons quote, read off this gallery's own results."""
+    built = [layer for layer in layers if layer["built"]]
+    rows = []
+    for layer in built:
+        for m in layer["methods"]:
+            ok = [f for f in m["filters"] if f["status"] == "ok"]
+            rows.append({
+                "layer": layer["name"], "method": m["method"], "page": layer["page"], "filters": len(m["filters"]),
+                "strongest": m["strongest"], "dead": m["counts"]["dead"], "ok": m["counts"]["ok"],
+                "median_rank": _median([f["rank"] for f in ok]),
+                "median_reaching": _median([len(f["reaching"]) for f in ok]),
+                "high_frequency": _median([f["high_frequency"] for f in ok if f["high_frequency"] is not None]),
+                "receptive_field": layer["receptive_field"],
+            })
+    example = None  # lesson 1: the strongest filter of the first built layer
+    if built:
+        m = built[0]["primary"]
+        ok = [f for f in m["filters"] if f["status"] == "ok" and f["loss"] is not None]
+        if ok:
+            f = max(ok, key=lambda f: f["loss"])
+            example = {"layer": built[0]["name"], "method": m["method"], "settings": m["settings"], "filter": f,
+                       "first": f["history"][0], "last": f["history"][-1]}
+    rivals = []  # lesson 2: the most and the least specific images
+    for layer in built:
+        m = layer["primary"]
+        for f in m["filters"]:
+            if f["status"] == "ok":
+                rivals.append({"layer": layer["name"], "channels": layer["channels"], **f})
+    revived = []  # lessons 3 and 4: dead (or noisy) with pixels, alive with the natural method
+    pairs = []
+    for layer in built:
+        methods = {m["method"]: m for m in layer["methods"]}
+        if "pixel" in methods and "natural" in methods:
+            for index, f in methods["pixel"]["by_index"].items():
+                g = methods["natural"]["by_index"].get(index)
+                if g is None:
+                    continue
+                pair = {"layer": layer["name"], "index": index, "pixel": f, "natural": g}
+                pairs.append(pair)
+                if f["status"] == "dead" and g["status"] == "ok":
+                    revived.append(pair)
+    by_block: dict[str, list] = {"early": [], "middle": [], "deep": []}
+    for layer in built:
+        block = int(layer["name"][5])
+        depth = "early" if block <= 2 else ("middle" if block <= 3 else "deep")
+        m = next((m for m in layer["methods"] if m["method"] == "natural"), layer["primary"])
+        ok = [f for f in m["filters"] if f["status"] == "ok" and f["selectivity"] is not None]
+        best = sorted(ok, key=lambda f: -f["selectivity"])[:4]
+        if best:
+            by_block[depth].append({"layer": layer["name"], "method": m["method"], "filters": best,
+                                    "receptive_field": layer["receptive_field"]})
+    rivals.sort(key=lambda f: (len(f["reaching"]), f["rank"]))
+    return {
+        "rows": rows,
+        "example": example,
+        "specific": rivals[:4],
+        "unspecific": rivals[::-1][:4],
+        "revived": revived[:8],
+        "revived_count": len(revived),
+        "pairs": pairs[:6],
+        "depths": by_block,
+        "layers_built": len(built),
+    }
+
+
+LESSONS = (
+    ("01-activation-maximization", "What activation maximization is"),
+    ("02-cross-activation", "Reading the cross-activation table"),
+    ("03-dead-filters", "Dead filters, and how the natural method revives them"),
+    ("04-pixel-versus-natural", "Pixel versus natural images"),
+    ("05-receptive-fields", "How receptive fields grow with depth"),
+    ("06-what-layers-see", "What early, middle and deep layers respond to"),
+)
+
+
 # --------------------------------------------------------------------------- writer
 
 
@@ -326,8 +471,19 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
             target.write_text(html, encoding="utf-8")
             pages += 1
 
+        teaching = _write_teaching_files(temp, store, manifest, weights, context)
+        context.update(teaching)
         page("index.html", "index.html")
         page("about.html", "about.html")
+        page("atlas.html", "atlas.html")
+        page("handout.html", "handout.html")
+        page("lessons/index.html", "lessons/index.html")
+        for slug, _ in LESSONS:
+            page(f"lessons/{slug}.html", f"lessons/{slug}.html", slug=slug)
+        if context["weights_info"]:
+            page("weights.html", "weights.html")
+        for sample in context["samples"]:
+            page("sample.html", sample["page"], sample=sample)
         for layer in context["layers"]:
             if not layer["built"]:
                 continue
@@ -348,6 +504,37 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
     return SiteReport(site_dir, len(built), missing, pages, size)
 
 
+def _write_teaching_files(temp: Path, store: ResultStore, manifest: Manifest, weights: dict[str, str] | None,
+                          context: dict[str, Any]) -> dict[str, Any]:
+    """Kernel patches and sample sheets into the site; the contexts of the teaching pages."""
+    from .teaching import kernel_patch, sample_key
+
+    summary = store.load_weights_summary(weights["sha256"]) if weights else None
+    if summary is not None:
+        (temp / "images" / "weights").mkdir(parents=True, exist_ok=True)
+        for k, kernel in enumerate(summary["block1_conv1"]):
+            (temp / "images" / "weights" / f"k{k:02d}.png").write_bytes(encode_png(kernel_patch(np.asarray(kernel))))
+    samples = []
+    for path in manifest.samples if weights else ():
+        key = sample_key(path, weights["sha256"])
+        data = store.load_sample(key, manifest.layers)
+        if data is None:
+            warn(f"sample image {path.name}: not computed yet; run 'make gallery' to add it")
+            continue
+        folder = temp / "samples" / path.stem
+        folder.mkdir(parents=True)
+        for item in store.sample_dir(key).iterdir():
+            if item.suffix == ".png":
+                _link_or_copy(item, folder / item.name)
+        samples.append(data)
+    return {
+        "weights_info": weights_context(summary, context["layers"]),
+        "samples": samples_context(samples, context["layers"]),
+        "lessons": lessons_context(context["layers"]),
+        "lesson_titles": LESSONS,
+    }
+
+
 def _write_layer_files(temp: Path, store: ResultStore, key: str, result: LayerResult) -> None:
     """Images (linked from the cache), the public JSON and CSV, and the heatmap of one result."""
     layer, method = result.layer, result.method
@@ -355,6 +542,10 @@ def _write_layer_files(temp: Path, store: ResultStore, key: str, result: LayerRe
     images.mkdir(parents=True)
     for name in entry_files(result):
         _link_or_copy(store.image_path(layer, method, key, name), images / name)
+    for f in result.filters:
+        if f.snapshots:  # optimization in motion: the snapshots and the final image, animated
+            gif = store.animation(layer, method, key, f.index, f.snapshots)
+            _link_or_copy(gif, images / gif.name)
     data = temp / "data" / layer
     data.mkdir(parents=True, exist_ok=True)
     public = result.public(

@@ -31,7 +31,7 @@ import numpy as np
 from . import __version__
 from .config import LayerSettings, WeightsSpec
 from .errors import OutputError
-from .images import decode_png, encode_jpeg, encode_png, thumbnail
+from .images import decode_png, encode_gif, encode_jpeg, encode_png, thumbnail
 from .results import LayerResult
 
 CACHE_FORMAT = 1
@@ -169,6 +169,16 @@ class ResultStore:
             raise
         return final
 
+    def animation(self, layer: str, method: str, key: str, index: int, steps: tuple[int, ...]) -> Path:
+        """An animated GIF of a filter's snapshots and final image, made once and kept in the entry."""
+        path = self.image_path(layer, method, key, f"a{index:03d}.gif")
+        if not path.is_file():
+            frames = [decode_png(self.image_path(layer, method, key, snapshot_name(index, s)).read_bytes())
+                      for s in steps]
+            frames.append(decode_png(self.image_path(layer, method, key, image_name(index)).read_bytes()))
+            write_atomic(path, encode_gif([thumbnail(frame) for frame in frames]))
+        return path
+
     def discard(self, layer: str, method: str, key: str) -> None:
         shutil.rmtree(self.entry_dir(layer, method, key), ignore_errors=True)
 
@@ -176,8 +186,48 @@ class ResultStore:
         """Temporary folders of builds that were killed mid-write."""
         if not self.root.exists():
             return
-        for temp in self.root.glob("*/*/.tmp-*"):
+        for temp in [*self.root.glob("*/*/.tmp-*"), *self.root.glob("samples/.tmp-*")]:
             shutil.rmtree(temp, ignore_errors=True)
+
+    # -- teaching material: weight statistics and sample images' feature maps --
+
+    def weights_summary_path(self, sha256: str) -> Path:
+        return self.root / "weights" / f"{sha256}.json"
+
+    def save_weights_summary(self, sha256: str, summary: dict) -> None:
+        write_atomic(self.weights_summary_path(sha256), dumps(summary))
+
+    def load_weights_summary(self, sha256: str) -> dict | None:
+        return self._read_json(self.weights_summary_path(sha256))
+
+    def sample_dir(self, key: str) -> Path:
+        return self.root / "samples" / key
+
+    def save_sample(self, key: str, pixels: np.ndarray, sheets: dict[str, np.ndarray], data: dict) -> None:
+        final = self.sample_dir(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
+        try:
+            (temp / "sample.png").write_bytes(encode_png(pixels))
+            for layer, sheet in sheets.items():
+                (temp / f"{layer}.png").write_bytes(encode_png(sheet))
+            (temp / "data.json").write_bytes(dumps({"cache_format": CACHE_FORMAT, **data}))
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(temp, final)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+
+    def load_sample(self, key: str, layers: tuple[str, ...]) -> dict | None:
+        """A sample's data if its entry is whole and covers `layers`, else None (recomputed)."""
+        folder = self.sample_dir(key)
+        data = self._read_json(folder / "data.json")
+        if not data or data.get("cache_format") != CACHE_FORMAT or not (folder / "sample.png").is_file():
+            return None
+        if any(layer not in data.get("layers", {}) or not (folder / f"{layer}.png").is_file() for layer in layers):
+            return None
+        return data
 
     # -- weights fingerprints ------------------------------------------------
 

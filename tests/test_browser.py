@@ -24,6 +24,7 @@ OUTPUT = REPO / "test-output" / "browser"
 GALLERY = """
 title: Browser test gallery
 model: {weights: random, random_seed: 11}
+sample_images: [sample.png]
 output: {site: site, cache: cache}
 defaults: {filters: 6, image_size: 32, iterations: 4, lr: 6.0}
 layers:
@@ -49,6 +50,7 @@ def _chromium() -> str:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
+    _make_sample(folder / "sample.png")
     manifest = load_manifest(write_manifest(folder, GALLERY))
     build(manifest, progress=False)
     handler = functools.partial(QuietHandler, directory=str(manifest.site_dir))
@@ -58,6 +60,17 @@ def served(tmp_path_factory):
     # a GitHub Pages-like project sub-path is not needed: every link is relative, checked below
     yield f"http://127.0.0.1:{server.server_address[1]}/", manifest
     server.shutdown()
+
+
+def _make_sample(path: Path) -> None:
+    """A test image made here: a colour ramp with a bright square (no stock pictures)."""
+    import numpy as np
+    from PIL import Image
+
+    ramp = np.linspace(0, 255, 160)
+    pixels = np.stack([np.tile(ramp, (120, 1)), np.tile(ramp[::-1], (120, 1)), np.full((120, 160), 80.0)], axis=2)
+    pixels[30:90, 50:110] = (250, 240, 20)
+    Image.fromarray(pixels.astype(np.uint8)).save(path)
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -116,7 +129,10 @@ def test_every_page_loads_cleanly_and_every_link_resolves(served, browser):
     assert not problems, problems
     pages = {urlparse(u).path for u in seen}
     filters = len({(job.layer, index) for job in manifest.jobs for index in job.settings.filters})
-    assert {"/index.html", "/about.html", "/layers/block1_conv1.html", "/layers/block3_conv1.html"} <= pages
+    assert {"/index.html", "/about.html", "/layers/block1_conv1.html", "/layers/block3_conv1.html",
+            "/atlas.html", "/handout.html", "/weights.html", "/samples/sample.html", "/lessons/index.html",
+            "/lessons/01-activation-maximization.html", "/lessons/06-what-layers-see.html"} <= pages
+    assert len([p for p in pages if p.startswith("/lessons/")]) == 7
     assert len([p for p in pages if p.startswith("/filters/")]) == filters
     assert checked_files, "no data downloads were linked"
 
@@ -174,9 +190,23 @@ def test_screenshots_and_no_sideways_scrolling(served, browser, width):
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": width, "height": 900})
     for name, path in [("index", "index.html"), ("layer", "layers/block3_conv1.html"),
-                       ("filter", "filters/block3_conv1/005.html"), ("about", "about.html")]:
+                       ("filter", "filters/block3_conv1/005.html"), ("about", "about.html"),
+                       ("lesson3", "lessons/03-dead-filters.html"), ("weights", "weights.html"),
+                       ("sample", "samples/sample.html"), ("atlas", "atlas.html")]:
         page.goto(base + path)
         page.wait_for_load_state("load")
         page.screenshot(path=str(OUTPUT / f"{name}-{width}.png"), full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {width}px"
+
+
+def test_handout_prints_one_page_per_layer(served, browser):
+    base, manifest = served
+    page = browser.new_page()
+    page.goto(base + "handout.html")
+    page.emulate_media(media="print")
+    assert page.locator(".handout-layer").count() == len(manifest.layers)
+    assert page.evaluate("getComputedStyle(document.querySelector('.handout-layer')).breakAfter") == "page"
+    assert not page.is_visible("header.top")
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.pdf(path=str(OUTPUT / "handout.pdf"))

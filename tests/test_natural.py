@@ -9,9 +9,9 @@ import pytest
 
 from generator import transforms as tr
 from generator.config import NaturalSettings
+from generator.analysis import high_frequency_share
 from generator.natural import (
     COLOR_CORRELATION_NORMALIZED,
-    high_frequency_share,
     natural_ascent,
     spectrum_shape,
     spectrum_to_linear,
