@@ -45,7 +45,7 @@ clean:
 
 ## the benchmark: original loop vs generator vs the machine's fp32 rate (docs/PERFORMANCE.md)
 bench: $(STAMP)
-	$(BIN)/python bench/bench.py --threshold-case
+	$(BIN)/python bench/bench.py --threshold-case --mixed
 
 ## pixel vs natural: share of filters activated and high-frequency energy (docs/NATURAL.md)
 natural-quality: $(STAMP)

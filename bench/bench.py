@@ -115,6 +115,13 @@ def bench_case(vgg, layer: str, args, peak: float, threshold: float | None = Non
         rows.append(measure("original loop", lambda: sum(seed_loop(extractor, settings)), flops, peak))
     rows.append(measure(f"generator (batch {batch})",
                         lambda: sum(r.steps for r in pixel_ascent(extractor, settings, batch)), flops, peak))
+    if args.mixed:
+        from generator.model import with_precision
+
+        mixed = truncated(with_precision(vgg, "mixed"), layer)
+        pixel_ascent(mixed, warm, batch)
+        rows.append(measure("generator, mixed bf16",
+                            lambda: sum(r.steps for r in pixel_ascent(mixed, settings, batch)), flops, peak))
     for row in rows:
         row["layer"] = layer
     return rows
@@ -170,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", choices=["pixel"], default="pixel")
     parser.add_argument("--weights", default="hed", help="hed (default), random or imagenet")
     parser.add_argument("--skip-seed", action="store_true", help="measure only the generator")
+    parser.add_argument("--mixed", action="store_true", help="also measure precision: mixed (bfloat16 compute)")
     parser.add_argument("--threshold-case", action="store_true", help="also measure early stopping")
     args = parser.parse_args(argv)
 
@@ -191,8 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             print(f"{row['layer']:<13} {row['name']:<22} {row['seconds']:>8.2f} {row['rate']:>12.2f} "
                   f"{row['gflops']:>9.1f} {row['share']:>7.0%}")
-        if len(rows) == 2:
-            print(f"{'':<13} {'speed-up':<22} {rows[0]['seconds'] / rows[1]['seconds']:>7.2f}x")
+        if not args.skip_seed:
+            for row in rows[1:]:
+                print(f"{'':<13} {'speed-up, ' + row['name'].split(' (')[0]:<22} "
+                      f"{rows[0]['seconds'] / row['seconds']:>7.2f}x")
         sys.stdout.flush()
     if args.threshold_case:
         threshold_case(vgg, (args.layer or ["block3_conv3"])[0], args, peak)

@@ -30,6 +30,9 @@ EPSILON = 1e-7
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
+# Steps after which the picture is kept, to show how it forms (recorded only, never changes the result).
+SNAPSHOT_STEPS = (1, 3, 10)
+
 
 @dataclass
 class FilterRun:
@@ -40,6 +43,7 @@ class FilterRun:
     max_abs_grad: float = 0.0
     reached_threshold: bool = False
     image: np.ndarray | None = None  # final float image (H, W, 3), unclipped
+    snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # step -> uint8 image after that step
 
     @property
     def steps(self) -> int:
@@ -102,7 +106,7 @@ def make_pixel_step(extractor, preprocess: str, lr: float, image_size: int):
     def step(x, m, v, targets, t):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            maps = extractor(prep(x), training=False)
+            maps = tf.cast(extractor(prep(x), training=False), tf.float32)  # bfloat16 under `mixed`
             means = tf.reduce_mean(maps, axis=[1, 2])  # (B, C)
             loss = tf.gather(means, targets, axis=1, batch_dims=1)  # (B,)
             total = tf.reduce_sum(loss)
@@ -156,6 +160,8 @@ def pixel_ascent(
         for slot, run in enumerate(active):
             value = float(loss[slot])
             run.history.append(value)
+            if run.steps in SNAPSHOT_STEPS and run.steps < settings.iterations:
+                run.snapshots[run.steps] = to_uint8(x[slot].numpy())
             run.max_abs_grad = max(run.max_abs_grad, float(max_abs_grad[slot]))
             done_steps += 1
             if not np.isfinite(value):

@@ -72,7 +72,7 @@ def auto_batch_size(layer: str, image_size: int, filters: int, gpu: bool) -> int
     return int(max(1, min(filters, CPU_MAX_BATCH, by_memory)))
 
 
-def environment_info() -> dict[str, str]:
+def environment_info(precision: str = "float32") -> dict[str, str]:
     import keras
     import tensorflow as tf
 
@@ -83,6 +83,7 @@ def environment_info() -> dict[str, str]:
         "numpy": np.__version__,
         "python": platform.python_version(),
         "device": f"GPU ({len(gpus)})" if gpus else "CPU",
+        "precision": precision,
     }
 
 
@@ -93,6 +94,7 @@ def compute_layer(
     batch_size: int,
     environment: dict[str, str],
     on_steps: Callable[[int], None] | None = None,
+    optimized=None,
 ) -> tuple[LayerResult, np.ndarray, dict[tuple[int, int], np.ndarray]]:
     """Run the method for one layer and analyse the saved images.
 
@@ -102,17 +104,22 @@ def compute_layer(
     from .ascent import pixel_ascent, to_uint8
     from .model import truncated
 
+    from .model import with_precision
+
     settings = job.settings
     started = time.perf_counter()
-    extractor = truncated(vgg, job.layer)
+    extractor = truncated(vgg, job.layer)  # float32: the saved images are measured exactly
+    if optimized is None:  # the network the images are optimized with (bfloat16 under `mixed`)
+        optimized = with_precision(vgg, environment.get("precision", "float32"))
     snapshots: dict[tuple[int, int], np.ndarray] = {}
     if settings.method == "pixel":
-        runs = pixel_ascent(extractor, settings, batch_size, on_steps)
+        runs = pixel_ascent(truncated(optimized, job.layer), settings, batch_size, on_steps)
         images = np.stack([to_uint8(run.image) for run in runs])
+        snapshots = {(run.index, step): image for run in runs for step, image in run.snapshots.items()}
     else:
         from .natural import natural_ascent, unit_to_uint8
 
-        runs = natural_ascent(vgg, job.layer, settings, batch_size, on_steps)
+        runs = natural_ascent(optimized, job.layer, settings, batch_size, on_steps)
         images = np.stack([unit_to_uint8(run.image) for run in runs])
         snapshots = {(run.index, step): unit_to_uint8(image)
                      for run in runs for step, image in run.snapshots.items()}
@@ -183,12 +190,15 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
         vgg, info = load_vgg16(manifest.weights)
         weights = info.public()
         store.remember_weights(manifest.weights, weights)
-        environment = environment_info()
+        environment = environment_info(manifest.precision)
+        from .model import with_precision
+
+        optimized = with_precision(vgg, manifest.precision)
         gpu = on_gpu()
         prepare_teaching_material(vgg, manifest, store, info.sha256)
         reports = []
         for job in jobs:
-            key = cache_key(job.layer, job.settings, info.sha256)
+            key = cache_key(job.layer, job.settings, info.sha256, manifest.precision)
             try:
                 cached = store.load(job.layer, job.settings.method, key)
             except CorruptEntry as error:
@@ -200,22 +210,41 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
                 continue
             batch = job.settings.batch_size or auto_batch_size(
                 job.layer, job.settings.image_size, len(job.settings.filters), gpu)
-            result, images, snapshots = _compute_with_progress(vgg, job, weights, batch, environment, progress)
+            result, images, snapshots = _compute_halving_on_oom(vgg, job, weights, batch, environment, progress,
+                                                                optimized)
             store.save(key, result, images, snapshots)
             reports.append(_report(result, cached=False))
         site = render_site(manifest, store, weights)
     return BuildReport(tuple(reports), site, weights)
 
 
-def _compute_with_progress(vgg, job, weights, batch, environment, progress):
+def _compute_halving_on_oom(vgg, job, weights, batch, environment, progress, optimized):
+    """Out of memory (mostly on a GPU): halve the batch and start the layer again, down to 1.
+
+    Batching never changes the results, so a smaller batch gives the same images, only later.
+    """
+    import tensorflow as tf
+
+    while True:
+        try:
+            return _compute_with_progress(vgg, job, weights, batch, environment, progress, optimized)
+        except tf.errors.ResourceExhaustedError:
+            if batch == 1:
+                raise GalleryError(f"{job.layer}: out of memory even with one image at a time; "
+                                   "lower image_size for this layer") from None
+            batch = max(1, batch // 2)
+            warn(f"{job.layer}: out of memory; retrying with batch_size {batch}")
+
+
+def _compute_with_progress(vgg, job, weights, batch, environment, progress, optimized=None):
     if not progress:
-        return compute_layer(vgg, job, weights, batch, environment)
+        return compute_layer(vgg, job, weights, batch, environment, optimized=optimized)
     from tqdm import tqdm
 
     total = len(job.settings.filters) * job.settings.max_steps
     with tqdm(total=total, desc=f"{job.layer} {job.settings.method} (batch {batch})", unit="img-step",
               file=sys.stderr, dynamic_ncols=True, leave=True) as bar:
-        return compute_layer(vgg, job, weights, batch, environment, bar.update)
+        return compute_layer(vgg, job, weights, batch, environment, bar.update, optimized)
 
 
 def render_only(manifest: Manifest) -> SiteReport:

@@ -30,7 +30,8 @@ PREPROCESS = ("none", "caffe")
 WEIGHT_SOURCES = ("imagenet", "hed", "random", "auto")
 
 TOP_KEYS = ("title", "model", "output", "defaults", "layers", "sample_images")
-MODEL_KEYS = ("weights", "random_seed")
+MODEL_KEYS = ("weights", "random_seed", "precision")
+PRECISIONS = ("float32", "mixed")
 OUTPUT_KEYS = ("site", "cache")
 LAYER_KEYS = (
     "method",
@@ -198,6 +199,7 @@ class Manifest:
     site_dir: Path
     cache_dir: Path
     jobs: tuple[LayerJob, ...] = field(default_factory=tuple)
+    precision: str = "float32"  # mixed = bfloat16 compute, float32 weights and Adam
     samples: tuple[Path, ...] = ()  # input images whose feature maps the site shows
 
     @property
@@ -540,7 +542,9 @@ def parse_manifest(data: Any, name: str = "gallery.yaml", base: Path | None = No
     if not isinstance(title, str):
         raise ConfigError(f"{name}: title: expected text, got {_show(title)}")
 
-    weights = _weights(name, _mapping(f"{name}: model", data.get("model")), base)
+    model = _mapping(f"{name}: model", data.get("model"))
+    weights = _weights(name, model, base)
+    precision = _choice(f"{name}: model.precision", model.get("precision", "float32"), PRECISIONS)
     output = _mapping(f"{name}: output", data.get("output"))
     _check_keys(f"{name}: output.", output, OUTPUT_KEYS)
     site_dir = _output_dir(name, output, "site", "site", base)
@@ -591,6 +595,7 @@ def parse_manifest(data: Any, name: str = "gallery.yaml", base: Path | None = No
         cache_dir=cache_dir,
         jobs=tuple(jobs),
         samples=samples,
+        precision=precision,
     )
 
 

@@ -100,7 +100,9 @@ def objective_model(vgg, layer: str, objective: str) -> Callable:
     below = keras.Model(vgg.inputs, conv.input) if layer != "block1_conv1" else (lambda x, training=False: x)
 
     def pre_relu(x, training=False):
-        return tf.nn.conv2d(below(x, training=training), conv.kernel, strides=1, padding="SAME") + conv.bias
+        features = below(x, training=training)
+        kernel, bias = (tf.cast(w, features.dtype) for w in (conv.kernel, conv.bias))  # bfloat16 under `mixed`
+        return tf.nn.conv2d(features, kernel, strides=1, padding="SAME") + bias
 
     return pre_relu
 
@@ -136,7 +138,7 @@ def make_natural_step(model, settings: NaturalSettings):
             rgb = to_rgb(spectrum_to_linear(spectrum, scale, size), settings.decorrelate)
             if spec is not None:
                 rgb = tr.apply(rgb, params, out_size)
-            maps = model(model_input(rgb), training=False)
+            maps = tf.cast(model(model_input(rgb), training=False), tf.float32)
             loss = tf.gather(tf.reduce_mean(maps, axis=[1, 2]), targets, axis=1, batch_dims=1)
             total = tf.reduce_sum(loss)
         grad = -tape.gradient(total, spectrum)

@@ -432,7 +432,7 @@ def load_results(manifest: Manifest, store: ResultStore,
     if weights_sha256 is None:
         return results
     for job in manifest.jobs:
-        key = cache_key(job.layer, job.settings, weights_sha256)
+        key = cache_key(job.layer, job.settings, weights_sha256, manifest.precision)
         try:
             result = store.load(job.layer, job.settings.method, key)
         except CorruptEntry as error:
@@ -460,7 +460,8 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
         for job in manifest.jobs:
             result = results.get((job.layer, job.settings.method))
             if result is not None:
-                _write_layer_files(temp, store, cache_key(job.layer, job.settings, weights["sha256"]), result)
+                _write_layer_files(temp, store, cache_key(job.layer, job.settings, weights["sha256"],
+                                                          manifest.precision), result)
 
         def page(template: str, path: str, **extra: Any) -> None:
             nonlocal pages

@@ -57,7 +57,7 @@ def entry_files(result: LayerResult) -> list[str]:
     return names
 
 
-def cache_key(layer: str, settings: LayerSettings, weights_sha256: str) -> str:
+def cache_key(layer: str, settings: LayerSettings, weights_sha256: str, precision: str = "float32") -> str:
     payload = {
         "cache_format": CACHE_FORMAT,
         "generator_version": __version__,
@@ -65,6 +65,8 @@ def cache_key(layer: str, settings: LayerSettings, weights_sha256: str) -> str:
         "settings": settings.fingerprint(),
         "weights_sha256": weights_sha256,
     }
+    if precision != "float32":  # float32 keys stay those of earlier versions
+        payload["precision"] = precision
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

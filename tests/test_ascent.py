@@ -138,3 +138,12 @@ def test_absurd_lr_diverges_and_stops(tiny_extractor):
         if run.status == "diverged":
             assert run.steps <= 8
             assert to_uint8(run.image).dtype == np.uint8
+
+
+def test_pixel_snapshots_are_recorded_without_changing_the_result(tiny_extractor):
+    from generator.model import truncated
+
+    runs = pixel_ascent(truncated(tiny_extractor, "block1_conv2"), settings(iterations=12, filters=(0, 1)), 2)
+    for run in runs:
+        assert sorted(run.snapshots) == [1, 3, 10]
+        assert run.snapshots[10].dtype == np.uint8 and run.snapshots[10].shape == (32, 32, 3)

@@ -198,3 +198,16 @@ def test_cli_build_prints_the_summary_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "layer" in out and "mean loss" in out and "block2_conv2" in out
     assert main(["site", str(path)]) == 0
+
+
+def test_mixed_precision_is_cached_apart_and_close_to_float32(built, tmp_path):
+    folder, _, _ = built
+    text = TINY.replace("model: {weights: random, random_seed: 3}",
+                        "model: {weights: random, random_seed: 3, precision: mixed}")
+    report = build(load_manifest(write_manifest(tmp_path, text)), progress=False)
+    assert not any(r.cached for r in report.layers)
+    exact = json.loads((folder / "site" / "data" / "block1_conv1" / "pixel.json").read_text())
+    mixed = json.loads((tmp_path / "site" / "data" / "block1_conv1" / "pixel.json").read_text())
+    assert mixed["environment"]["precision"] == "mixed"
+    for a, b in zip(exact["filters"], mixed["filters"]):
+        assert b["loss"] == pytest.approx(a["loss"], rel=0.05, abs=0.05)

@@ -222,3 +222,24 @@ def test_a_good_weights_file_loads_with_the_same_fingerprint(tmp_path, random_vg
     vgg.save_weights(str(tmp_path / "mine.weights.h5"))
     _, loaded = load_vgg16(WeightsSpec(source="file", path=tmp_path / "mine.weights.h5"))
     assert loaded.sha256 == info.sha256 and loaded.source == "file"
+
+
+def test_out_of_memory_halves_the_batch_and_goes_on(tmp_path, monkeypatch, capsys):
+    import tensorflow as tf
+
+    import generator.build as build_module
+
+    real = build_module._compute_with_progress
+    batches = []
+
+    def flaky(vgg, job, weights, batch, environment, progress, optimized=None):
+        batches.append(batch)
+        if batch > 1:
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+        return real(vgg, job, weights, batch, environment, progress, optimized)
+
+    monkeypatch.setattr(build_module, "_compute_with_progress", flaky)
+    text = QUICK.replace("iterations: 2", "iterations: 2, batch_size: 4")
+    report = build(load_manifest(write_manifest(tmp_path, text)), progress=False)
+    assert batches == [4, 2, 1] and report.layers[0].filters == 3
+    assert "out of memory; retrying with batch_size 2" in capsys.readouterr().err
