@@ -210,3 +210,25 @@ def test_fuzzed_manifests_load_or_raise_config_error(data):
         assert "\n" not in str(error)
     else:
         assert manifest.jobs
+
+
+@pytest.mark.parametrize("text,message", BAD, ids=[m for _, m in BAD])
+def test_cli_exits_2_with_one_line_and_touches_nothing(tmp_path, capsys, text, message):
+    from generator.cli import main
+    from generator.site import MARKER
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / MARKER).write_text("{}")
+    (site / "index.html").write_text("previous gallery")
+    cache = tmp_path / ".cache" / "gallery"
+    cache.mkdir(parents=True)
+    (cache / "weights.json").write_text("{}")
+    write_manifest(tmp_path, text)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert main(["build", str(tmp_path / "gallery.yaml"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: gallery.yaml: ") and message in err
+    assert "Traceback" not in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert (site / "index.html").read_text() == "previous gallery"
