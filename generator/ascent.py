@@ -87,6 +87,22 @@ def preprocess_fn(kind: str) -> Callable:
     return lambda x: x[..., ::-1] - mean
 
 
+def adam_update(x, m, v, grad, lr, t):
+    """Keras Adam's update_step, element-wise; `t` is the 1-based step (a scalar or per image).
+
+    (1 - beta) is computed in Python floats and then cast, exactly as Keras does it, so the
+    results match Keras' optimizer to the last bit on the same gradients.
+    """
+    import tensorflow as tf
+
+    beta_1 = tf.constant(BETA_1, tf.float32)
+    beta_2 = tf.constant(BETA_2, tf.float32)
+    alpha = lr * tf.sqrt(1 - tf.pow(beta_2, t)) / (1 - tf.pow(beta_1, t))
+    m = m + (grad - m) * (1 - BETA_1)
+    v = v + (tf.square(grad) - v) * (1 - BETA_2)
+    return x - (m * alpha) / (tf.sqrt(v) + EPSILON), m, v
+
+
 def make_pixel_step(extractor, preprocess: str, lr: float, image_size: int):
     """One compiled ascent step for a batch of images, each with its own target and Adam clock."""
     import tensorflow as tf
@@ -94,8 +110,6 @@ def make_pixel_step(extractor, preprocess: str, lr: float, image_size: int):
     prep = preprocess_fn(preprocess)
     image_spec = tf.TensorSpec([None, image_size, image_size, 3], tf.float32)
     lr32 = tf.constant(lr, tf.float32)
-    beta_1 = tf.constant(BETA_1, tf.float32)
-    beta_2 = tf.constant(BETA_2, tf.float32)
 
     # One signature with a free batch dimension: the shrinking/refilled batch never retraces.
     @tf.function(
@@ -111,13 +125,8 @@ def make_pixel_step(extractor, preprocess: str, lr: float, image_size: int):
             loss = tf.gather(means, targets, axis=1, batch_dims=1)  # (B,)
             total = tf.reduce_sum(loss)
         grad = -tape.gradient(total, x)  # ascent = descent on the negated gradient
-        # Keras Adam's update_step, element-wise, with a per-image step count t.
-        t = tf.reshape(t, [-1, 1, 1, 1])
-        alpha = lr32 * tf.sqrt(1 - tf.pow(beta_2, t)) / (1 - tf.pow(beta_1, t))
-        # (1 - beta) in Python floats, then float32, exactly as Keras does it.
-        m = m + (grad - m) * (1 - BETA_1)
-        v = v + (tf.square(grad) - v) * (1 - BETA_2)
-        x = x - (m * alpha) / (tf.sqrt(v) + EPSILON)
+        # each image has its own Adam clock: filters join the batch at different times
+        x, m, v = adam_update(x, m, v, grad, lr32, tf.reshape(t, [-1, 1, 1, 1]))
         max_abs_grad = tf.reduce_max(tf.abs(grad), axis=[1, 2, 3])
         return x, m, v, loss, max_abs_grad
 

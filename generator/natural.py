@@ -15,13 +15,13 @@ images that single runs give.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from . import transforms as tr
-from .ascent import BETA_1, BETA_2, CAFFE_MEAN_BGR, EPSILON
+from .ascent import CAFFE_MEAN_BGR, FilterRun, adam_update
 from .config import NaturalSettings
 
 # ImageNet colour correlation, square root (Lucid's color_correlation_svd_sqrt)
@@ -33,21 +33,8 @@ SPECTRUM_INIT_STD = 0.01
 
 
 @dataclass
-class NaturalRun:
-    index: int
-    history: list[float] = field(default_factory=list)  # the objective at each step
-    image: np.ndarray | None = None  # final RGB in [0, 1], (H, W, 3)
-    snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # step -> RGB in [0, 1]
-    max_abs_grad: float = 0.0
-    reached_threshold: bool = False  # no threshold in this method; kept for the shared record
-
-    @property
-    def steps(self) -> int:
-        return len(self.history)
-
-    @property
-    def loss(self) -> float:
-        return self.history[-1]
+class NaturalRun(FilterRun):
+    """A FilterRun whose history is the objective, image and snapshots RGB in [0, 1]; no threshold."""
 
     @property
     def status(self) -> str:
@@ -122,8 +109,6 @@ def make_natural_step(model, settings: NaturalSettings):
     spec = settings.transforms
     out_size = spec.output_size(size) if spec is not None else size
     lr = tf.constant(settings.lr, tf.float32)
-    beta_1 = tf.constant(BETA_1, tf.float32)
-    beta_2 = tf.constant(BETA_2, tf.float32)
     spectrum_spec = tf.TensorSpec([None, *spectrum_shape(size)], tf.float32)
 
     def model_input(rgb):
@@ -142,10 +127,7 @@ def make_natural_step(model, settings: NaturalSettings):
             loss = tf.gather(tf.reduce_mean(maps, axis=[1, 2]), targets, axis=1, batch_dims=1)
             total = tf.reduce_sum(loss)
         grad = -tape.gradient(total, spectrum)
-        alpha = lr * tf.sqrt(1 - tf.pow(beta_2, t)) / (1 - tf.pow(beta_1, t))
-        m = m + (grad - m) * (1 - BETA_1)
-        v = v + (tf.square(grad) - v) * (1 - BETA_2)
-        spectrum = spectrum - (m * alpha) / (tf.sqrt(v) + EPSILON)
+        spectrum, m, v = adam_update(spectrum, m, v, grad, lr, t)
         return spectrum, m, v, loss, tf.reduce_max(tf.abs(grad), axis=[1, 2, 3, 4])
 
     @tf.function(input_signature=[spectrum_spec])
