@@ -136,14 +136,22 @@ def bar_chart(values: list[float | None], target: int, title: str,
     parts = _frame(title, x_label, y_label, y_ticks, y_of, x_ticks, x_of)
     bottom = HEIGHT - MARGIN["bottom"]
     level = clean[target] if 0 <= target < count else None
-    for index, value in sorted(enumerate(clean), key=lambda item: item[0] == target):  # target drawn last
-        if value <= 0:
+    # Plain and rival bars as one path each (a 512-map layer would need 512 elements otherwise);
+    # the target keeps its own element with its value as a tooltip.
+    paths: dict[str, list[str]] = {"bar": [], "bar rival": []}
+    for index, value in enumerate(clean):
+        if value <= 0 or index == target:
             continue
-        y = y_of(value)
-        kind = "bar target" if index == target else ("bar rival" if level is not None and value >= level else "bar")
-        width = max(bar_w - 0.3, 0.5) if index != target else max(bar_w, 3.0)  # keep the target visible
-        parts.append(f'<rect x="{MARGIN["left"] + index * bar_w:.2f}" y="{y:.1f}" width="{width:.2f}" '
-                     f'height="{bottom - y:.1f}" class="{kind}"><title>map {index}: {value:.4g}</title></rect>')
+        kind = "bar rival" if level is not None and value >= level else "bar"
+        x = MARGIN["left"] + index * bar_w
+        paths[kind].append(f"M{x:.1f} {bottom}V{y_of(value):.1f}h{max(bar_w - 0.3, 0.5):.2f}V{bottom}z")
+    for kind, segments in paths.items():
+        if segments:
+            parts.append(f'<path class="{kind}" d="{"".join(segments)}"/>')
+    if level is not None and level > 0:
+        y = y_of(level)
+        parts.append(f'<rect x="{MARGIN["left"] + target * bar_w:.2f}" y="{y:.1f}" width="{max(bar_w, 3.0):.2f}" '
+                     f'height="{bottom - y:.1f}" class="bar target"><title>map {target}: {level:.4g}</title></rect>')
     if level is not None:
         y = y_of(level)
         parts.append(f'<line x1="{MARGIN["left"]}" y1="{y:.1f}" x2="{WIDTH - MARGIN["right"]}" y2="{y:.1f}" '
