@@ -3,7 +3,7 @@
 For a sample of filters from blocks 2-5, on the offline trained weights (hed), it prints per layer
 and method:
   active   the share of filters whose real post-ReLU mean on the final (8-bit) image is > 0
-  HF       the mean share of spectral energy above half the Nyquist frequency (grey, mean removed),
+  HF       the median share of spectral energy above half the Nyquist frequency (grey, mean removed),
            over the images of the active filters (a dead filter's image is its start image)
 
 The pixel method runs with the original write-up's per-layer settings (gallery.yaml), the natural
@@ -73,15 +73,15 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.perf_counter() - start
             means = feature_means(extractor, images, settings.preprocess, batch)
             active = sum(means[row, k] > 0 for row, k in enumerate(settings.filters))
-            hf = _mean_or_nan([high_frequency_share(image) for row, image in enumerate(images)
+            hf = _median_or_nan([high_frequency_share(image) for row, image in enumerate(images)
                                if means[row, settings.filters[row]] > 0])
             print(f"{layer:<13} {settings.method:<8} {active:>4}/{len(images):<4} {hf:>9.3f} {seconds:>8.1f}",
                   flush=True)
     return 0
 
 
-def _mean_or_nan(values: list[float]) -> float:
-    return float(np.mean(values)) if values else float("nan")
+def _median_or_nan(values: list[float]) -> float:
+    return float(np.median(values)) if values else float("nan")
 
 
 def from_site(site: Path) -> int:
@@ -103,7 +103,7 @@ def from_site(site: Path) -> int:
             data = json.loads(path.read_text())
             filters = data["filters"]
             active = sum(1 for f in filters if (f["activation"] or 0) > 0)
-            hf = _mean_or_nan([high_frequency_share(np.asarray(Image.open(site / f["image"]).convert("RGB")))
+            hf = _median_or_nan([high_frequency_share(np.asarray(Image.open(site / f["image"]).convert("RGB")))
                                for f in filters if (f["activation"] or 0) > 0])
             print(f"{layer:<13} {method:<8} {active:>4}/{len(filters):<4} {hf:>9.3f} {data['seconds']:>8.1f}")
     return 0
