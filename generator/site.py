@@ -359,8 +359,11 @@ def lessons_context(layers: list[dict[str, Any]]) -> dict[str, Any]:
     rivals = []  # lesson 2: the most and the least specific images
     for layer in built:
         m = layer["primary"]
-        for f in m["filters"]:
-            if f["status"] == "ok":
+        ok = [f for f in m["filters"] if f["status"] == "ok" and (f["activation"] or 0) > 0]
+        # only images that really drive their map: a barely-opened filter has "rivals" by default
+        typical = _median([f["activation"] for f in ok]) or 0.0
+        for f in ok:
+            if f["activation"] >= typical:
                 rivals.append({"layer": layer["name"], "channels": layer["channels"], **f})
     revived = []  # lessons 3 and 4: dead (or noisy) with pixels, alive with the natural method
     pairs = []

@@ -89,7 +89,8 @@ def test_lessons_numbers_come_from_the_results():
     def f(index, status, rank, loss):
         return {"index": index, "status": status, "rank": rank, "reaching": [1] * (rank - 1), "loss": loss,
                 "history": [1.0, loss], "steps": 2, "selectivity": 0.5, "high_frequency": 0.4,
-                "page": f"p{index}", "thumbnail": f"t{index}", "loss_text": str(loss)}
+                "page": f"p{index}", "thumbnail": f"t{index}", "loss_text": str(loss),
+                "activation": loss}
 
     pixel = {"method": "pixel", "filters": [f(0, "dead", 3, 0.0), f(1, "ok", 1, 9.0)], "strongest": 1,
              "counts": {"ok": 1, "dead": 1, "diverged": 0}, "settings": {"lr": 2.5}}
