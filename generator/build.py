@@ -278,5 +278,5 @@ def summary_table(reports: tuple[LayerReport, ...]) -> str:
         cells = [cell.ljust(w) if i in (0, 1, 7) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
         lines.append("  ".join(cells).rstrip())
         if n == 0:
-            lines.append("  ".join("-" * w for w in widths).rstrip())
+            lines.append("  ".join("-" * w if row[i] else " " * w for i, w in enumerate(widths)).rstrip())
     return "\n".join(lines)
