@@ -211,3 +211,15 @@ def test_mixed_precision_is_cached_apart_and_close_to_float32(built, tmp_path):
     assert mixed["environment"]["precision"] == "mixed"
     for a, b in zip(exact["filters"], mixed["filters"]):
         assert b["loss"] == pytest.approx(a["loss"], rel=0.05, abs=0.05)
+
+
+def test_serve_without_a_site_says_what_to_run(tmp_path, capsys):
+    path = write_manifest(tmp_path, TINY)
+    assert main(["serve", str(path), "--port", "0"]) == 2
+    assert "no site in" in capsys.readouterr().err
+
+
+def test_site_before_any_build_says_what_to_run(tmp_path, capsys):
+    path = write_manifest(tmp_path, TINY)
+    assert main(["site", str(path)]) == 2
+    assert "nothing built yet" in capsys.readouterr().err
