@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import pytest
 
 from generator import transforms as tr
 from generator.config import NaturalSettings

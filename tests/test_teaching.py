@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from PIL import Image
 
 from generator.config import load_manifest
 from generator.errors import ConfigError
-from generator.site import lessons_context
+from generator.lessons import lessons_context
 from generator.teaching import kernel_patch, map_sheet, most_similar, sample_summary
 
 from conftest import write_manifest
