@@ -42,6 +42,18 @@ def random_vgg():
     return vgg, info
 
 
+def with_bias(model, layer: str, channel: int, value: float):
+    """A copy of `model` whose `layer` has channel `channel`'s bias set to `value` (to close a filter)."""
+    import keras
+
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    kernel, bias = clone.get_layer(layer).get_weights()
+    bias[channel] = value
+    clone.get_layer(layer).set_weights([kernel, bias])
+    return clone
+
+
 def write_manifest(folder: Path, text: str) -> Path:
     path = folder / "gallery.yaml"
     path.write_text(text, encoding="utf-8")

@@ -10,6 +10,8 @@ import pytest
 from generator.ascent import FilterRun, pixel_ascent, start_image, to_uint8
 from generator.config import LayerSettings
 
+from conftest import with_bias
+
 
 def settings(**overrides) -> LayerSettings:
     base = dict(method="pixel", lr=2.5, iterations=6, threshold=None, filters=(0, 1, 2),
@@ -114,15 +116,9 @@ def test_status_of_runs():
 
 def test_dead_filter_is_detected(tiny_extractor):
     """A map whose bias is hugely negative never opens: loss 0 and zero gradient throughout."""
-    import keras
-
     from generator.model import truncated
 
-    clone = keras.models.clone_model(tiny_extractor)
-    clone.set_weights(tiny_extractor.get_weights())
-    kernel, bias = clone.get_layer("block1_conv1").get_weights()
-    bias[2] = -1e6
-    clone.get_layer("block1_conv1").set_weights([kernel, bias])
+    clone = with_bias(tiny_extractor, "block1_conv1", 2, -1e6)
     runs = pixel_ascent(truncated(clone, "block1_conv1"), settings(filters=(2, 0)), 2)
     assert runs[0].status == "dead" and runs[0].history == [0.0] * 6
     assert np.array_equal(runs[0].image, start_image(32, 42, (128.0, 148.0))[0])

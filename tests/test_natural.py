@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 
 from generator import transforms as tr
-from generator.config import NaturalSettings
 from generator.analysis import high_frequency_share
+from generator.config import NaturalSettings
 from generator.natural import (
     COLOR_CORRELATION_NORMALIZED,
     natural_ascent,
@@ -17,6 +17,8 @@ from generator.natural import (
     to_rgb,
     frequency_scale,
 )
+
+from conftest import with_bias
 
 
 def natural(**overrides) -> NaturalSettings:
@@ -83,13 +85,7 @@ def test_objective_rises_on_a_tiny_model(tiny_extractor):
 
 def test_pre_relu_objective_moves_a_closed_filter(tiny_extractor):
     """A map that is 0 after the ReLU everywhere still has a pre-ReLU gradient."""
-    import keras
-
-    clone = keras.models.clone_model(tiny_extractor)
-    clone.set_weights(tiny_extractor.get_weights())
-    kernel, bias = clone.get_layer("block1_conv2").get_weights()
-    bias[1] = -3.0
-    clone.get_layer("block1_conv2").set_weights([kernel, bias])
+    clone = with_bias(tiny_extractor, "block1_conv2", 1, -3.0)
     pre = natural_ascent(clone, "block1_conv2", natural(filters=(1,), steps=5), 1)[0]
     post = natural_ascent(clone, "block1_conv2", natural(filters=(1,), steps=5, objective="post_relu"), 1)[0]
     assert pre.history[-1] > pre.history[0] and pre.max_abs_grad > 0
