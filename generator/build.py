@@ -102,9 +102,7 @@ def compute_layer(
     """
     from .analysis import cross_activation, feature_means, high_frequency_share
     from .ascent import pixel_ascent, to_uint8
-    from .model import truncated
-
-    from .model import with_precision
+    from .model import truncated, with_precision
 
     settings = job.settings
     started = time.perf_counter()
@@ -113,7 +111,8 @@ def compute_layer(
         optimized = with_precision(vgg, environment.get("precision", "float32"))
     snapshots: dict[tuple[int, int], np.ndarray] = {}
     if settings.method == "pixel":
-        runs = pixel_ascent(truncated(optimized, job.layer), settings, batch_size, on_steps)
+        climbing = extractor if optimized is vgg else truncated(optimized, job.layer)
+        runs = pixel_ascent(climbing, settings, batch_size, on_steps)
         images = np.stack([to_uint8(run.image) for run in runs])
         snapshots = {(run.index, step): image for run in runs for step, image in run.snapshots.items()}
     else:
@@ -185,14 +184,12 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
     store.ensure_writable()
     with site_lock(manifest.site_dir), cache_lock(manifest):
         store.remove_leftovers()
-        from .model import load_vgg16
+        from .model import load_vgg16, with_precision
 
         vgg, info = load_vgg16(manifest.weights)
         weights = info.public()
         store.remember_weights(manifest.weights, weights)
         environment = environment_info(manifest.precision)
-        from .model import with_precision
-
         optimized = with_precision(vgg, manifest.precision)
         gpu = on_gpu()
         prepare_teaching_material(vgg, manifest, store, info.sha256)

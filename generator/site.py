@@ -128,9 +128,9 @@ def _environment() -> Environment:
 
 
 def load_results(manifest: Manifest, store: ResultStore,
-                 weights_sha256: str | None) -> dict[tuple[str, str], LayerResult]:
-    """The cached result of each manifest job under the current settings and weights."""
-    results: dict[tuple[str, str], LayerResult] = {}
+                 weights_sha256: str | None) -> dict[tuple[str, str], tuple[str, LayerResult]]:
+    """(cache key, result) of each manifest job that is cached under the current settings and weights."""
+    results: dict[tuple[str, str], tuple[str, LayerResult]] = {}
     if weights_sha256 is None:
         return results
     for job in manifest.jobs:
@@ -142,7 +142,7 @@ def load_results(manifest: Manifest, store: ResultStore,
                  "it is left out and will be recomputed")
             continue
         if result is not None:
-            results[(job.layer, job.settings.method)] = result
+            results[(job.layer, job.settings.method)] = (key, result)
     return results
 
 
@@ -151,7 +151,8 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
     site_dir = manifest.site_dir
     check_output_dir(site_dir)
     remove_leftovers(site_dir)
-    results = load_results(manifest, store, weights["sha256"] if weights else None)
+    cached = load_results(manifest, store, weights["sha256"] if weights else None)
+    results = {job: result for job, (_, result) in cached.items()}
     context = build_context(manifest, results, weights)
     env = _environment()
 
@@ -159,11 +160,8 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
     pages = 0
     try:
         shutil.copytree(templates_dir() / "static", temp / "static")
-        for job in manifest.jobs:
-            result = results.get((job.layer, job.settings.method))
-            if result is not None:
-                _write_layer_files(temp, store, cache_key(job.layer, job.settings, weights["sha256"],
-                                                          manifest.precision), result)
+        for key, result in cached.values():
+            _write_layer_files(temp, store, key, result)
 
         def page(template: str, path: str, **extra: Any) -> None:
             nonlocal pages

@@ -150,17 +150,17 @@ class ResultStore:
         temp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".tmp-"))
         try:
             (temp / "images").mkdir()
-            files: dict[str, str] = {}
-            for f, pixels in zip(result.filters, images):
-                for name, data in ((image_name(f.index), encode_png(pixels)),
-                                   (thumb_name(f.index), encode_jpeg(thumbnail(pixels)))):
-                    (temp / "images" / name).write_bytes(data)
-                    files[name] = hashlib.sha256(data).hexdigest()
-            for (index, step), pixels in sorted((snapshots or {}).items()):
-                name, data = snapshot_name(index, step), encode_png(pixels)
+            files: dict[str, str] = {}  # checksums: a reader tells a truncated or edited image from a good one
+
+            def put(name: str, data: bytes) -> None:
                 (temp / "images" / name).write_bytes(data)
                 files[name] = hashlib.sha256(data).hexdigest()
-            # checksums let a reader tell a truncated or edited image from a good one
+
+            for f, pixels in zip(result.filters, images):
+                put(image_name(f.index), encode_png(pixels))
+                put(thumb_name(f.index), encode_jpeg(thumbnail(pixels)))
+            for (index, step), pixels in sorted((snapshots or {}).items()):
+                put(snapshot_name(index, step), encode_png(pixels))
             record = {"cache_format": CACHE_FORMAT, "key": key, "files": files, "result": result.to_dict()}
             (temp / "result.json").write_bytes(dumps(record))
             if final.exists():  # a corrupt entry being replaced
