@@ -63,8 +63,9 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
 }
 
 NATURAL_KEYS = ("lr", "steps", "image_size", "decay_power", "decorrelate", "transforms",
-                "snapshots", "seed", "objective", "preprocess")
+                "snapshots", "seed", "objective", "preprocess", "revive")
 TRANSFORM_KEYS = ("pad", "jitter", "scale", "rotate", "jitter_after")
+REVIVE_KEYS = ("at", "top", "grid_jitter")
 
 # The literature's settings (DESIGN.md §2), at a size and length a CPU can afford.
 NATURAL_DEFAULTS: dict[str, Any] = {
@@ -74,10 +75,11 @@ NATURAL_DEFAULTS: dict[str, Any] = {
     "decay_power": 1.0,
     "decorrelate": True,
     "transforms": {"pad": 12, "jitter": 8, "scale": [0.9, 1.1], "rotate": 10, "jitter_after": 4},
-    "snapshots": [32, 128, 256],
+    "snapshots": "auto",  # auto: after an eighth, half and all of the steps
     "seed": 0,
     "objective": "pre_relu",
     "preprocess": "caffe",
+    "revive": {"at": "auto", "top": 0.02, "grid_jitter": True},  # auto: a quarter of the steps
 }
 
 
@@ -122,6 +124,22 @@ class LayerSettings:
 
 
 @dataclass(frozen=True)
+class ReviveSpec:
+    """A second chance for filters whose map is still closed everywhere at step `at`.
+
+    Their objective becomes the mean of the strongest `top` share of the map's
+    positions (pre-ReLU): "fire somewhere" instead of "fire everywhere", which a
+    closed map cannot reach by rising evenly. With `grid_jitter` they are only
+    shifted by multiples of the layer's stride (no scale, no rotation): such
+    filters tend to need a pattern in one phase of the pooling grid.
+    """
+
+    at: int
+    top: float = 0.02
+    grid_jitter: bool = True
+
+
+@dataclass(frozen=True)
 class NaturalSettings:
     """The "natural" method: spectral image, decorrelated colour, transformation robustness."""
 
@@ -137,6 +155,7 @@ class NaturalSettings:
     preprocess: str
     filters: tuple[int, ...]
     batch_size: int | None
+    revive: ReviveSpec | None = None
     method: str = "natural"
     threshold: None = None  # the natural method has no loss threshold (snapshots are steps)
 
@@ -164,6 +183,8 @@ class NaturalSettings:
             "seed": self.seed,
             "objective": self.objective,
             "preprocess": self.preprocess,
+            "revive": None if self.revive is None else {
+                "at": self.revive.at, "top": self.revive.top, "grid_jitter": self.revive.grid_jitter},
             "filters": list(self.filters),
         }
 
@@ -430,8 +451,10 @@ def _natural(layer: str, merged: dict[str, tuple[Any, str]], filters: tuple[int,
     where = {key: place for key, (_, place) in merged.items()}
     steps = _int(where["steps"], v["steps"], low=1, high=100000, what="a positive integer")
     snapshots = v["snapshots"]
+    if snapshots == "auto":
+        snapshots = [max(1, steps // 8), max(1, steps // 2), steps]
     if not isinstance(snapshots, list):
-        raise ConfigError(f"{where['snapshots']}: expected a list of step numbers, got {_show(snapshots)}")
+        raise ConfigError(f"{where['snapshots']}: expected auto or a list of step numbers, got {_show(snapshots)}")
     for step in snapshots:
         _int(where["snapshots"], step, low=1, high=steps, what=f"step numbers from 1 to steps ({steps})")
     return NaturalSettings(
@@ -447,7 +470,28 @@ def _natural(layer: str, merged: dict[str, tuple[Any, str]], filters: tuple[int,
         preprocess=_choice(where["preprocess"], v["preprocess"], PREPROCESS),
         filters=filters,
         batch_size=batch_size,
+        revive=_revive(where["revive"], v["revive"], steps),
     )
+
+
+def _revive(key: str, value: Any, steps: int) -> ReviveSpec | None:
+    if value is False or value is None:
+        return None
+    if value is True:
+        value = NATURAL_DEFAULTS["revive"]
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: expected false, true or a mapping of {', '.join(REVIVE_KEYS)}, "
+                          f"got {_show(value)}")
+    _check_keys(f"{key}.", value, REVIVE_KEYS)
+    merged = {**NATURAL_DEFAULTS["revive"], **value}
+    at = merged["at"]
+    if at == "auto":
+        at = max(1, steps // 4)
+    at = _int(f"{key}.at", at, low=1, high=steps, what=f"auto or a step number from 1 to steps ({steps})")
+    top = merged["top"]
+    if not _is_number(top) or not 0 < top <= 1:
+        raise ConfigError(f"{key}.top: expected a share of the map's positions, 0 < top <= 1, got {_show(top)}")
+    return ReviveSpec(at=at, top=float(top), grid_jitter=_bool(f"{key}.grid_jitter", merged["grid_jitter"]))
 
 
 def _nonnegative(key: str, value: Any) -> float:

@@ -7,6 +7,12 @@ RGB in [0, 1]. Every step sees the image through a fresh random pad/jitter/scale
 rotate (transformation robustness), and the objective is the target map's mean
 *before* the ReLU, so filters that are closed on a grey image still get a gradient.
 
+Some maps rise evenly and stall below zero: the mean objective rewards making
+the whole map less negative, not opening it anywhere. A filter whose map is
+still closed everywhere at the revive step switches to the mean of the map's
+strongest positions (and, by default, to shifts on the layer's pooling grid):
+see ReviveSpec.
+
 Batched like the pixel method: filters are the batch, one compiled step, Adam
 per element. Each filter draws its start spectrum and its transforms from its
 own generator seeded by (seed, filter index), so a batch gives exactly the
@@ -21,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from . import transforms as tr
+from .architecture import pools_before
 from .ascent import CAFFE_MEAN_BGR, FilterRun, adam_update
 from .config import NaturalSettings
 
@@ -35,6 +42,8 @@ SPECTRUM_INIT_STD = 0.01
 @dataclass
 class NaturalRun(FilterRun):
     """A FilterRun whose history is the objective, image and snapshots RGB in [0, 1]; no threshold."""
+
+    revived_at: int | None = None  # the step after which it maximized its map's strongest positions
 
     @property
     def status(self) -> str:
@@ -109,22 +118,39 @@ def make_natural_step(model, settings: NaturalSettings):
     spec = settings.transforms
     out_size = spec.output_size(size) if spec is not None else size
     lr = tf.constant(settings.lr, tf.float32)
+    top = settings.revive.top if settings.revive is not None else 1.0
     spectrum_spec = tf.TensorSpec([None, *spectrum_shape(size)], tf.float32)
+    batch_spec = tf.TensorSpec([None], tf.int32)
 
     def model_input(rgb):
         return caffe_from_unit(rgb) if settings.preprocess == "caffe" else rgb * 255.0
 
-    @tf.function(input_signature=[spectrum_spec, spectrum_spec, spectrum_spec, tf.TensorSpec([None], tf.int32),
-                                  tf.TensorSpec([], tf.float32), tf.TensorSpec([None, 8], tf.float32)],
+    def target_maps(rgb, targets):
+        """(B, H*W): each image's own target map, flattened."""
+        maps = tf.cast(model(model_input(rgb), training=False), tf.float32)
+        own = tf.gather(maps, targets, axis=3, batch_dims=1)
+        return tf.reshape(own, [-1, own.shape[1] * own.shape[2]])  # static: the canvas size is fixed
+
+    def objective(flat, revived):
+        """The map's mean; for revived filters the mean of its strongest `top` share of positions."""
+        mean = tf.reduce_mean(flat, axis=1)
+        if settings.revive is None:
+            return mean
+        k = max(1, round(top * flat.shape[1]))
+        strongest = tf.reduce_mean(tf.math.top_k(flat, k).values, axis=1)
+        return tf.where(revived, strongest, mean)
+
+    @tf.function(input_signature=[spectrum_spec, spectrum_spec, spectrum_spec, batch_spec,
+                                  tf.TensorSpec([], tf.float32), tf.TensorSpec([None, 8], tf.float32),
+                                  tf.TensorSpec([None], tf.bool)],
                  reduce_retracing=True)
-    def step(spectrum, m, v, targets, t, params):
+    def step(spectrum, m, v, targets, t, params, revived):
         with tf.GradientTape() as tape:
             tape.watch(spectrum)
             rgb = to_rgb(spectrum_to_linear(spectrum, scale, size), settings.decorrelate)
             if spec is not None:
                 rgb = tr.apply(rgb, params, out_size)
-            maps = tf.cast(model(model_input(rgb), training=False), tf.float32)
-            loss = tf.gather(tf.reduce_mean(maps, axis=[1, 2]), targets, axis=1, batch_dims=1)
+            loss = objective(target_maps(rgb, targets), revived)
             total = tf.reduce_sum(loss)
         grad = -tape.gradient(total, spectrum)
         spectrum, m, v = adam_update(spectrum, m, v, grad, lr, t)
@@ -134,7 +160,13 @@ def make_natural_step(model, settings: NaturalSettings):
     def render(spectrum):
         return to_rgb(spectrum_to_linear(spectrum, scale, size), settings.decorrelate)
 
-    return step, render
+    @tf.function(input_signature=[spectrum_spec, batch_spec])
+    def closed(spectrum, targets):
+        """Whether each image, as it would be saved (8-bit), leaves its map closed everywhere."""
+        saved = tf.round(tf.clip_by_value(render(spectrum), 0.0, 1.0) * 255.0) / 255.0
+        return tf.reduce_max(target_maps(saved, targets), axis=1) <= 0.0
+
+    return step, render, closed
 
 
 def filter_rng(seed: int, index: int) -> np.random.Generator:
@@ -148,8 +180,10 @@ def natural_ascent(vgg, layer: str, settings: NaturalSettings, batch_size: int,
     import tensorflow as tf
 
     model = objective_model(vgg, layer, settings.objective)
-    step, render = make_natural_step(model, settings)
+    step, render, closed = make_natural_step(model, settings)
     size = settings.image_size
+    revive = settings.revive
+    stride = 2 ** pools_before(layer)
     runs = []
     filters = list(settings.filters)
     for begin in range(0, len(filters), batch_size):
@@ -160,13 +194,16 @@ def natural_ascent(vgg, layer: str, settings: NaturalSettings, batch_size: int,
         m = tf.zeros_like(spectrum)
         v = tf.zeros_like(spectrum)
         targets = tf.constant([run.index for run in chunk], tf.int32)
+        revived = np.zeros(len(chunk), bool)
         for number in range(1, settings.steps + 1):
-            if settings.transforms is not None:
-                params = np.stack([tr.draw(rng, settings.transforms, size) for rng in rngs])
-            else:
-                params = np.tile(np.array(tr.IDENTITY, np.float32), (len(chunk), 1))
+            params = np.stack([_draw(rng, settings, size, stride, on_grid) for rng, on_grid in zip(rngs, revived)])
             spectrum, m, v, loss, max_abs_grad = step(spectrum, m, v, targets, tf.constant(float(number)),
-                                                      tf.constant(params))
+                                                      tf.constant(params), tf.constant(revived))
+            if revive is not None and number == revive.at and number < settings.steps:
+                revived = closed(spectrum, targets).numpy()
+                for slot, run in enumerate(chunk):
+                    if revived[slot]:
+                        run.revived_at = number
             loss, max_abs_grad = loss.numpy(), max_abs_grad.numpy()
             for slot, run in enumerate(chunk):
                 run.history.append(float(loss[slot]))
@@ -182,6 +219,15 @@ def natural_ascent(vgg, layer: str, settings: NaturalSettings, batch_size: int,
                 on_steps(len(chunk))
         runs.extend(chunk)
     return runs
+
+
+def _draw(rng: np.random.Generator, settings: NaturalSettings, size: int, stride: int, revived: bool) -> np.ndarray:
+    """This step's transform for one image: the full random draw, or a grid shift once revived."""
+    if settings.transforms is None:
+        return np.array(tr.IDENTITY, np.float32)
+    if revived and settings.revive is not None and settings.revive.grid_jitter:
+        return tr.draw_on_grid(rng, settings.transforms, size, stride)
+    return tr.draw(rng, settings.transforms, size)
 
 
 def unit_to_uint8(rgb: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ class FilterResult:
     cross: tuple[float | None, ...]  # all C map means on the saved image
     snapshots: tuple[int, ...] = ()  # steps at which an intermediate image was kept
     high_frequency: float | None = None  # share of the image's spectral energy above half Nyquist
+    revived_at: int | None = None  # natural: step after which it maximized its map's strongest positions
 
     @classmethod
     def from_run(cls, run: FilterRun, iterations: int, cross: CrossActivation,
@@ -58,14 +59,16 @@ class FilterResult:
             cross=tuple(finite_or_none(value) for value in cross.means),
             snapshots=tuple(sorted(getattr(run, "snapshots", {}))),
             high_frequency=high_frequency,
+            revived_at=getattr(run, "revived_at", None),
         )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FilterResult":
-        optional = ("snapshots", "high_frequency")  # absent from entries of older versions
+        optional = ("snapshots", "high_frequency", "revived_at")  # absent from entries of older versions
         fields = {key: data[key] for key in cls.__dataclass_fields__ if key not in optional}
         fields["snapshots"] = tuple(data.get("snapshots", ()))
         fields["high_frequency"] = data.get("high_frequency")
+        fields["revived_at"] = data.get("revived_at")
         for key in ("history", "reaching", "cross"):
             fields[key] = tuple(fields[key])
         return cls(**fields)

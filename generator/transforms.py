@@ -48,6 +48,18 @@ def draw(rng: np.random.Generator, spec: TransformSpec, image_size: int) -> np.n
     return compose(image_size, spec, (dx1, dy1), scale, theta, (dx2, dy2))
 
 
+def draw_on_grid(rng: np.random.Generator, spec: TransformSpec, image_size: int, stride: int) -> np.ndarray:
+    """A random shift only, by which the image moves a multiple of `stride` pixels against the network.
+
+    A layer after n poolings sees the image on a grid of 2**n pixels; shifting by
+    anything else changes which pixels pool together. Shifts come from the same
+    range as the full draw (both jitters), but no scale and no rotation.
+    """
+    shifts = [s for s in range(spec.jitter + spec.jitter_after + 1) if (spec.pad - s) % stride == 0] or [0]
+    dx, dy = (int(rng.choice(shifts)) for _ in range(2))
+    return compose(image_size, spec, (dx, dy), 1.0, 0.0, (0, 0))
+
+
 def compose(image_size: int, spec: TransformSpec, shift1, scale: float, theta: float, shift2) -> np.ndarray:
     """The inverse map of pad -> crop(shift1) -> zoom(scale) -> rotate(theta) -> crop(shift2)."""
     canvas = image_size + 2 * spec.pad - spec.jitter  # after the first crop

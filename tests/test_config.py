@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from generator.architecture import CONV_LAYER_NAMES
-from generator.config import load_manifest, parse_manifest
+from generator.config import ReviveSpec, load_manifest, parse_manifest
 from generator.errors import ConfigError
 
 from conftest import REPO, write_manifest
@@ -75,6 +75,22 @@ layers:
     assert first.transforms.pad == 12 and first.lr == 0.05 and first.preprocess == "caffe"
     assert second.lr == 0.1 and second.transforms is None and second.objective == "post_relu"
     assert second.filters == tuple(range(64))
+    # revive: by default a quarter of the steps, the strongest 2 %, grid shifts
+    assert first.revive == ReviveSpec(at=16, top=0.02, grid_jitter=True)
+
+
+def test_revive_settings(tmp_path):
+    path = write_manifest(tmp_path, """
+defaults: {method: natural, natural: {steps: 40, revive: {at: 10, top: 0.5}}}
+layers:
+  block1_conv1: {}
+  block2_conv1: {natural: {revive: false}}
+  block3_conv1: {natural: {steps: 2, revive: true}}
+""")
+    a, b, c = (job.settings for job in load_manifest(path).jobs)
+    assert a.revive == ReviveSpec(at=10, top=0.5, grid_jitter=True)
+    assert b.revive is None and "revive" in b.fingerprint() and b.fingerprint() != a.fingerprint()
+    assert c.revive == ReviveSpec(at=1, top=0.02, grid_jitter=True)  # true = the built-in defaults, auto at
 
 
 def test_select_methods(tmp_path):
@@ -148,6 +164,14 @@ BAD = [
     ("layers: {block1_conv1: {natural: {decorrelate: maybe}}}\n", "natural.decorrelate: expected true or false"),
     ("layers: {block1_conv1: {natural: {objective: max}}}\n", "natural.objective: expected one of pre_relu, post_relu"),
     ("layers: {block1_conv1: {natural: {decay_power: -1}}}\n", "natural.decay_power: expected a number >= 0"),
+    ("layers: {block1_conv1: {natural: {steps: 20, revive: {at: 30}}}}\n",
+     "natural.revive.at: expected auto or a step number from 1 to steps (20), got 30"),
+    ("layers: {block1_conv1: {natural: {revive: {at: soon}}}}\n", "natural.revive.at: expected auto or a step number"),
+    ("layers: {block1_conv1: {natural: {revive: {top: 0}}}}\n", "natural.revive.top: expected a share of the map's positions, 0 < top <= 1, got 0"),
+    ("layers: {block1_conv1: {natural: {revive: {top: 1.5}}}}\n", "natural.revive.top: expected a share"),
+    ("layers: {block1_conv1: {natural: {revive: {grid_jitter: sometimes}}}}\n", "natural.revive.grid_jitter: expected true or false"),
+    ("layers: {block1_conv1: {natural: {revive: {when: 3}}}}\n", "natural.revive.when: unknown key"),
+    ("layers: {block1_conv1: {natural: {revive: 3}}}\n", "natural.revive: expected false, true or a mapping of at, top, grid_jitter"),
     ("layers: {block1_conv1: {batch_size: 0}}\n", "batch_size: expected 'auto' or a positive integer, got 0"),
     ("layers: {block1_conv1: {batch_size: big}}\n", "batch_size: expected 'auto' or a positive integer"),
     ("layers: [block1_conv1]\n", "layers: expected a mapping"),

@@ -8,7 +8,7 @@ import numpy as np
 
 from generator import transforms as tr
 from generator.analysis import high_frequency_share
-from generator.config import NaturalSettings
+from generator.config import NaturalSettings, ReviveSpec
 from generator.natural import (
     COLOR_CORRELATION_NORMALIZED,
     natural_ascent,
@@ -97,6 +97,61 @@ def test_batch_equals_single_runs(tiny_extractor):
     together = natural_ascent(tiny_extractor, "block1_conv2", s, batch_size=4)
     for run in together:
         alone = natural_ascent(tiny_extractor, "block1_conv2", dataclasses.replace(s, filters=(run.index,)), 1)[0]
+        np.testing.assert_allclose(run.history, alone.history, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(run.image, alone.image, atol=1e-4)
+
+
+def test_grid_shifts_keep_the_pooling_phase():
+    """A revived filter's shift moves the image by whole strides against the network, nothing else."""
+    spec = tr.TransformSpec()  # pad 12, jitter 8 + 4
+    for stride in (1, 4, 8, 16):
+        rng = np.random.default_rng(stride)
+        offsets = set()
+        for _ in range(60):
+            a, b, tx, c, d, ty, _, _ = tr.draw_on_grid(rng, spec, 64, stride)
+            assert (a, b, c, d) == (1.0, 0.0, 0.0, 1.0)  # no scale, no rotation
+            assert tx % stride == 0 and ty % stride == 0  # output pixel 0 reads input pixel tx
+            offsets.add((tx, ty))
+        # still a random shift where the 12 px of jitter span more than one stride
+        assert (len(offsets) > 1) == (stride <= 12)
+
+
+def revive_settings(**overrides) -> NaturalSettings:
+    base = dict(filters=(3, 1, 0), steps=8, snapshots=(3, 8), revive=ReviveSpec(at=3, top=0.1))
+    return natural(**{**base, **overrides})
+
+
+def closed_everywhere(model, image: np.ndarray, channel: int) -> bool:
+    """Whether the 8-bit version of a [0, 1] image leaves the map at 0 after the ReLU."""
+    saved = np.round(np.clip(image, 0, 1) * 255.0) / 255.0
+    caffe = saved[None, ..., ::-1] * 255.0 - np.array([103.939, 116.779, 123.68])
+    return float(np.max(model(caffe.astype(np.float32)).numpy()[0, ..., channel])) <= 0.0
+
+
+def test_revive_switches_only_closed_filters(tiny_extractor):
+    clone = with_bias(tiny_extractor, "block1_conv2", 1, -3.0)  # map 1 closed everywhere
+    revived = {run.index: run for run in natural_ascent(clone, "block1_conv2", revive_settings(), batch_size=3)}
+    plain = {run.index: run for run in natural_ascent(clone, "block1_conv2", revive_settings(revive=None), 3)}
+    closed = {k: closed_everywhere(clone, run.snapshots[3], k) for k, run in plain.items()}
+    assert closed[1] and not all(closed.values())
+    for k, run in revived.items():
+        assert plain[k].revived_at is None
+        assert run.revived_at == (3 if closed[k] else None)
+        # the same first steps; a revived filter then maximizes its strongest 10 %, above the plain mean
+        np.testing.assert_allclose(run.history[:3], plain[k].history[:3], rtol=1e-5)
+        if closed[k]:
+            assert all(r > p for r, p in zip(run.history[3:], plain[k].history[3:]))
+        else:
+            np.testing.assert_allclose(run.history, plain[k].history, rtol=1e-5)
+
+
+def test_revive_batch_equals_single_runs(tiny_extractor):
+    clone = with_bias(tiny_extractor, "block1_conv2", 1, -3.0)
+    s = revive_settings()
+    together = natural_ascent(clone, "block1_conv2", s, batch_size=3)
+    for run in together:
+        alone = natural_ascent(clone, "block1_conv2", dataclasses.replace(s, filters=(run.index,)), 1)[0]
+        assert alone.revived_at == run.revived_at
         np.testing.assert_allclose(run.history, alone.history, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(run.image, alone.image, atol=1e-4)
 
