@@ -67,8 +67,11 @@ def _frame(title: str, x_label: str, y_label: str, y_ticks: list[float], y_of, x
 
 
 def line_chart(values: list[float | None], title: str, x_label: str = "step", y_label: str = "loss",
-               threshold: float | None = None) -> Markup:
-    """Loss curve: step (1-based) -> value; missing (non-finite) values break the line."""
+               threshold: float | None = None, marker: tuple[int, str] | None = None) -> Markup:
+    """Loss curve: step (1-based) -> value; missing (non-finite) values break the line.
+
+    `marker` (step, label) draws a vertical line after that step, e.g. where the objective changed.
+    """
     finite = [v for v in values if v is not None]
     low = min(finite + [0.0]) if finite else 0.0
     high = max(finite + ([threshold] if threshold else [])) if finite else 1.0
@@ -94,6 +97,12 @@ def line_chart(values: list[float | None], title: str, x_label: str = "step", y_
                      'class="threshold"/>')
         parts.append(f'<text x="{WIDTH - MARGIN["right"] - 4}" y="{y - 4:.1f}" text-anchor="end" '
                      f'class="threshold-label">threshold {_label(threshold)}</text>')
+    if marker is not None:
+        x = x_of(marker[0] + 0.5)
+        parts.append(f'<line x1="{x:.1f}" y1="{MARGIN["top"]}" x2="{x:.1f}" y2="{HEIGHT - MARGIN["bottom"]}" '
+                     'class="threshold"/>')
+        parts.append(f'<text x="{x + 4:.1f}" y="{MARGIN["top"] + 12}" class="threshold-label">'
+                     f'{escape(marker[1])}</text>')
     segment: list[str] = []
     segments = []
     for step, value in enumerate(values, start=1):

@@ -50,6 +50,16 @@ def snapshot_url(layer: str, method: str, index: int, step: int) -> str:
     return f"images/{layer}/{method}/{snapshot_name(index, step)}"
 
 
+def revived_counts(result: LayerResult) -> dict[str, Any] | None:
+    """How many filters the natural method revived, and how many of those opened (None: no revive)."""
+    revive = result.settings.get("revive")
+    if not revive:
+        return None
+    revived = [f for f in result.filters if f.revived_at is not None]
+    return {"at": revive["at"], "top_percent": f"{100 * revive['top']:g}", "grid_jitter": revive["grid_jitter"],
+            "count": len(revived), "opened": sum(1 for f in revived if f.status == "ok")}
+
+
 def method_context(result: LayerResult, image_size: int) -> dict[str, Any]:
     """One method's results on one layer, as plain data for the templates."""
     layer, method = result.layer, result.method
@@ -77,6 +87,7 @@ def method_context(result: LayerResult, image_size: int) -> dict[str, Any]:
                           for step in f.snapshots],
             "animation": f"images/{layer}/{method}/a{f.index:03d}.gif" if f.snapshots else None,
             "high_frequency": f.high_frequency,
+            "revived_at": f.revived_at,
             "reaching_links": [
                 {"index": k, "page": filter_page(layer, k) if k in present else None} for k in f.reaching
             ],
@@ -87,6 +98,7 @@ def method_context(result: LayerResult, image_size: int) -> dict[str, Any]:
         "settings": result.settings,
         "image_size": image_size,
         "counts": result.counts(),
+        "revived": revived_counts(result),
         "mean_loss": result.mean_loss(),
         "mean_loss_text": _fmt(result.mean_loss()),
         "seconds": result.seconds,

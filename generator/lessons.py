@@ -89,6 +89,7 @@ def lessons_context(layers: list[dict[str, Any]]) -> dict[str, Any]:
                 "median_reaching": _median([len(f["reaching"]) for f in ok]),
                 "high_frequency": _median([f["high_frequency"] for f in ok if f["high_frequency"] is not None]),
                 "receptive_field": layer["receptive_field"],
+                "revived": m.get("revived"),
             })
     example = None  # lesson 1: the strongest filter of the first built layer
     if built:

@@ -267,7 +267,9 @@ def _filter_charts(layer: dict[str, Any], item: dict[str, Any]) -> list[dict[str
         charts.append({
             "loss": line_chart(f["history"], f"{what} of {layer['name']} filter {f['index']} at each step, "
                                f"{method['method']} method", y_label=what.split(" ")[0],
-                               threshold=method["settings"].get("threshold")),
+                               threshold=method["settings"].get("threshold"),
+                               marker=(f["revived_at"], "revived: strongest positions from here")
+                               if f.get("revived_at") else None),
             "bars": bar_chart(f["cross"], f["index"],
                               f"Mean of each of the {layer['channels']} feature maps of {layer['name']} "
                               f"on the {method['method']} image of filter {f['index']}"),

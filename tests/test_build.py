@@ -222,3 +222,32 @@ def test_site_before_any_build_says_what_to_run(tmp_path, capsys):
     path = write_manifest(tmp_path, TINY)
     assert main(["site", str(path)]) == 2
     assert "nothing built yet" in capsys.readouterr().err
+
+
+def test_revived_filters_are_recorded_and_shown(random_vgg, tmp_path):
+    """A filter closed everywhere at the revive step is marked on its layer page, filter page and data."""
+    from conftest import with_bias
+
+    vgg, _ = random_vgg
+    weights = tmp_path / "closed.weights.h5"
+    with_bias(vgg, "block1_conv1", 1, -1000.0).save_weights(weights)  # map 1 can never open
+    path = write_manifest(tmp_path, f"""
+model: {{weights: {weights}}}
+output: {{site: site, cache: cache}}
+defaults: {{method: natural, filters: 3, natural: {{steps: 4, image_size: 32, snapshots: [4], revive: {{at: 2}}}}}}
+layers:
+  block1_conv1: {{}}
+""")
+    build(load_manifest(path), progress=False)
+    site = tmp_path / "site"
+    data = json.loads((site / "data" / "block1_conv1" / "natural.json").read_text())
+    revived = {f["index"]: f["revived_at"] for f in data["filters"]}
+    assert revived[1] == 2 and data["filters"][1]["status"] == "dead"
+    assert data["settings"]["revive"] == {"at": 2, "top": 0.02, "grid_jitter": True}
+    count = sum(1 for step in revived.values() if step)
+    layer_page = (site / "layers" / "block1_conv1.html").read_text()
+    assert f"<strong>{count}</strong> revived at step 2" in layer_page
+    assert "(revived at 2)" in layer_page
+    filter_page = (site / "filters" / "block1_conv1" / "001.html").read_text()
+    assert "<dt>Revived</dt><dd>at step 2 its map was still closed everywhere" in filter_page
+    assert "revived: strongest positions from here" in filter_page  # the loss chart's marker
