@@ -5,6 +5,8 @@ and method:
   active   the share of filters whose real post-ReLU mean on the final (8-bit) image is > 0
   HF       the median share of spectral energy above half the Nyquist frequency (grey, mean removed),
            over the images of the active filters (a dead filter's image is its start image)
+  revived  natural: filters still closed at the revive step that switched to their map's strongest
+           positions, and (in brackets) how many of them ended active
 
 The pixel method runs with the original write-up's per-layer settings (gallery.yaml), the natural
 method with gallery.yaml's natural settings (steps can be lowered with --steps to save time).
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = load_manifest(ROOT / "gallery.yaml")
     vgg, info = load_vgg16(WeightsSpec(source=args.weights))
     print(f"weights: {info.source} (sha256 {info.sha256[:16]}...); first {args.filters} filters per layer")
-    print(f"{'layer':<13} {'method':<8} {'active':>9} {'HF share':>9} {'seconds':>8}")
+    print(HEADER)
     for layer in args.layers.split(","):
         for job in (j for j in manifest.jobs if j.layer == layer):
             settings = dataclasses.replace(job.settings, filters=tuple(range(args.filters)))
@@ -67,17 +69,29 @@ def main(argv: list[str] | None = None) -> int:
             extractor = truncated(vgg, layer)
             start = time.perf_counter()
             if settings.method == "pixel":
-                images = np.stack([to_uint8(r.image) for r in pixel_ascent(extractor, settings, batch)])
+                runs = pixel_ascent(extractor, settings, batch)
+                images = np.stack([to_uint8(r.image) for r in runs])
             else:
-                images = np.stack([unit_to_uint8(r.image) for r in natural_ascent(vgg, layer, settings, batch)])
+                runs = natural_ascent(vgg, layer, settings, batch)
+                images = np.stack([unit_to_uint8(r.image) for r in runs])
             seconds = time.perf_counter() - start
             means = feature_means(extractor, images, settings.preprocess, batch)
-            active = sum(means[row, k] > 0 for row, k in enumerate(settings.filters))
-            hf = _median_or_nan([high_frequency_share(image) for row, image in enumerate(images)
-                               if means[row, settings.filters[row]] > 0])
-            print(f"{layer:<13} {settings.method:<8} {active:>4}/{len(images):<4} {hf:>9.3f} {seconds:>8.1f}",
-                  flush=True)
+            opened = [bool(means[row, k] > 0) for row, k in enumerate(settings.filters)]
+            hf = _median_or_nan([high_frequency_share(image) for image, is_open in zip(images, opened) if is_open])
+            revived = [is_open for run, is_open in zip(runs, opened) if getattr(run, "revived_at", None)]
+            print(_row(layer, settings.method, sum(opened), len(images), hf, seconds,
+                       revived if settings.method == "natural" else None), flush=True)
     return 0
+
+
+HEADER = f"{'layer':<13} {'method':<8} {'active':>9} {'HF share':>9} {'revived':>12} {'seconds':>8}"
+
+
+def _row(layer: str, method: str, active: int, total: int, hf: float, seconds: float,
+         revived: list[bool] | None) -> str:
+    """One line of the table; `revived` holds, per revived filter, whether it ended active."""
+    revived_text = "-" if revived is None else f"{len(revived)} ({sum(revived)})"
+    return f"{layer:<13} {method:<8} {active:>4}/{total:<4} {hf:>9.3f} {revived_text:>12} {seconds:>8.1f}"
 
 
 def _median_or_nan(values: list[float]) -> float:
@@ -94,7 +108,7 @@ def from_site(site: Path) -> int:
     from generator.analysis import high_frequency_share
 
     print(f"gallery: {site}")
-    print(f"{'layer':<13} {'method':<8} {'active':>9} {'HF share':>9} {'seconds':>8}")
+    print(HEADER)
     for layer in CONV_LAYER_NAMES:
         for method in ("pixel", "natural"):
             path = site / "data" / layer / f"{method}.json"
@@ -102,10 +116,12 @@ def from_site(site: Path) -> int:
                 continue
             data = json.loads(path.read_text())
             filters = data["filters"]
-            active = sum(1 for f in filters if (f["activation"] or 0) > 0)
+            opened = [(f["activation"] or 0) > 0 for f in filters]
             hf = _median_or_nan([high_frequency_share(np.asarray(Image.open(site / f["image"]).convert("RGB")))
-                               for f in filters if (f["activation"] or 0) > 0])
-            print(f"{layer:<13} {method:<8} {active:>4}/{len(filters):<4} {hf:>9.3f} {data['seconds']:>8.1f}")
+                               for f, is_open in zip(filters, opened) if is_open])
+            revived = ([is_open for f, is_open in zip(filters, opened) if f.get("revived_at")]
+                       if data["settings"].get("revive") else None)
+            print(_row(layer, method, sum(opened), len(filters), hf, data["seconds"], revived))
     return 0
 
 

@@ -224,7 +224,7 @@ def test_site_before_any_build_says_what_to_run(tmp_path, capsys):
     assert "nothing built yet" in capsys.readouterr().err
 
 
-def test_revived_filters_are_recorded_and_shown(random_vgg, tmp_path):
+def test_revived_filters_are_recorded_and_shown(random_vgg, tmp_path, capsys):
     """A filter closed everywhere at the revive step is marked on its layer page, filter page and data."""
     from conftest import with_bias
 
@@ -251,3 +251,13 @@ layers:
     filter_page = (site / "filters" / "block1_conv1" / "001.html").read_text()
     assert "<dt>Revived</dt><dd>at step 2 its map was still closed everywhere" in filter_page
     assert "revived: strongest positions from here" in filter_page  # the loss chart's marker
+    # the quality table reads the same site: 3 filters, the revived ones counted with how many opened
+    sys.path.insert(0, str(REPO / "bench"))
+    import natural_quality
+
+    natural_quality.from_site(site)
+    opened = sum(1 for f in data["filters"] if (f["activation"] or 0) > 0)
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("block1_conv1"))
+    assert row.split()[:3] == ["block1_conv1", "natural", f"{opened}/3"]
+    revived_opened = sum(1 for f in data["filters"] if f["revived_at"] and (f["activation"] or 0) > 0)
+    assert f"{count} ({revived_opened})" in row
