@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", default=DEFAULT_LAYERS)
     parser.add_argument("--filters", type=int, default=16, help="the first N filters of each layer")
     parser.add_argument("--steps", type=int, default=None, help="natural steps (default: gallery.yaml's)")
+    parser.add_argument("--methods", default="pixel,natural", help="which methods to run (default both)")
     parser.add_argument("--weights", default="hed")
     parser.add_argument("--from-site", type=Path, default=None,
                         help="measure the images and data of a built site (every layer and method in it)")
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"weights: {info.source} (sha256 {info.sha256[:16]}...); first {args.filters} filters per layer")
     print(HEADER)
     for layer in args.layers.split(","):
-        for job in (j for j in manifest.jobs if j.layer == layer):
+        for job in (j for j in manifest.jobs if j.layer == layer and j.settings.method in args.methods.split(",")):
             settings = dataclasses.replace(job.settings, filters=tuple(range(args.filters)))
             if settings.method == "natural" and args.steps:
                 settings = dataclasses.replace(settings, steps=args.steps,
