@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import sys
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import numpy as np
 
 from . import __version__
 from .config import LayerSettings, WeightsSpec
+from .analysis import high_frequency_share
 from .errors import OutputError
 from .images import decode_png, encode_gif, encode_jpeg, encode_png, thumbnail
 from .results import LayerResult
@@ -123,11 +125,23 @@ class ResultStore:
                     raise CorruptEntry(f"missing image {name}")
                 if hashlib.sha256(path.read_bytes()).hexdigest() != files[name]:
                     raise CorruptEntry(f"image {name} does not match its checksum")
-            return result
+            return self._fill_high_frequency(entry, result)
         except CorruptEntry:
             raise
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise CorruptEntry(f"{type(error).__name__}: {error}") from None
+
+    @staticmethod
+    def _fill_high_frequency(entry: Path, result: LayerResult) -> LayerResult:
+        """Entries from before the high-frequency measure get it from their saved images."""
+        if all(f.high_frequency is not None for f in result.filters):
+            return result
+        filters = tuple(
+            f if f.high_frequency is not None else dataclasses.replace(
+                f, high_frequency=high_frequency_share(
+                    decode_png((entry / "images" / image_name(f.index)).read_bytes())))
+            for f in result.filters)
+        return dataclasses.replace(result, filters=filters)
 
     def image_path(self, layer: str, method: str, key: str, name: str) -> Path:
         return self.entry_dir(layer, method, key) / "images" / name

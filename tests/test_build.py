@@ -261,3 +261,24 @@ layers:
     assert row.split()[:3] == ["block1_conv1", "natural", f"{opened}/3"]
     revived_opened = sum(1 for f in data["filters"] if f["revived_at"] and (f["activation"] or 0) > 0)
     assert f"{count} ({revived_opened})" in row
+
+
+def test_entries_without_the_high_frequency_measure_get_it_from_their_images(built, tmp_path):
+    """Older cache entries lack `high_frequency`: loading fills it in from the saved PNGs."""
+    import shutil
+
+    from generator.analysis import high_frequency_share
+    from generator.store import ResultStore
+
+    folder, _, _ = built
+    cache = tmp_path / "cache"
+    shutil.copytree(folder / "cache", cache)
+    entry = next((cache / "block2_conv2" / "pixel").iterdir())
+    record = json.loads((entry / "result.json").read_text())
+    for f in record["result"]["filters"]:
+        del f["high_frequency"]
+    (entry / "result.json").write_text(json.dumps(record))
+    result = ResultStore(cache).load("block2_conv2", "pixel", record["key"])
+    for f in result.filters:
+        image = np.asarray(Image.open(entry / "images" / f"f{f.index:03d}.png").convert("RGB"))
+        assert f.high_frequency == pytest.approx(high_frequency_share(image))
