@@ -49,4 +49,4 @@ bench: $(STAMP)
 
 ## pixel vs natural: share of filters activated and high-frequency energy (docs/NATURAL.md)
 natural-quality: $(STAMP)
-	$(BIN)/python bench/natural_quality.py
+	$(BIN)/python bench/natural_quality.py $(ARGS)
