@@ -425,16 +425,22 @@ def _bool(key: str, value: Any) -> bool:
     return value
 
 
-def _transforms(key: str, value: Any) -> TransformSpec | None:
+def _switch_mapping(key: str, value: Any, name: str, valid: tuple[str, ...]) -> dict[str, Any] | None:
+    """A natural sub-setting that is false/null (off), true (the defaults) or a mapping merged onto them."""
     if value is False or value is None:
         return None
     if value is True:
-        value = NATURAL_DEFAULTS["transforms"]
+        value = NATURAL_DEFAULTS[name]
     if not isinstance(value, dict):
-        raise ConfigError(f"{key}: expected false, true or a mapping of {', '.join(TRANSFORM_KEYS)}, "
-                          f"got {_show(value)}")
-    _check_keys(f"{key}.", value, TRANSFORM_KEYS)
-    merged = {**NATURAL_DEFAULTS["transforms"], **value}
+        raise ConfigError(f"{key}: expected false, true or a mapping of {', '.join(valid)}, got {_show(value)}")
+    _check_keys(f"{key}.", value, valid)
+    return {**NATURAL_DEFAULTS[name], **value}
+
+
+def _transforms(key: str, value: Any) -> TransformSpec | None:
+    merged = _switch_mapping(key, value, "transforms", TRANSFORM_KEYS)
+    if merged is None:
+        return None
     pixels = {name: _int(f"{key}.{name}", merged[name], low=0, high=64, what="an integer from 0 to 64 pixels")
               for name in ("pad", "jitter", "jitter_after")}
     rotate = _int(f"{key}.rotate", merged["rotate"], low=0, high=180, what="an integer from 0 to 180 degrees")
@@ -475,15 +481,9 @@ def _natural(layer: str, merged: dict[str, tuple[Any, str]], filters: tuple[int,
 
 
 def _revive(key: str, value: Any, steps: int) -> ReviveSpec | None:
-    if value is False or value is None:
+    merged = _switch_mapping(key, value, "revive", REVIVE_KEYS)
+    if merged is None:
         return None
-    if value is True:
-        value = NATURAL_DEFAULTS["revive"]
-    if not isinstance(value, dict):
-        raise ConfigError(f"{key}: expected false, true or a mapping of {', '.join(REVIVE_KEYS)}, "
-                          f"got {_show(value)}")
-    _check_keys(f"{key}.", value, REVIVE_KEYS)
-    merged = {**NATURAL_DEFAULTS["revive"], **value}
     at = merged["at"]
     if at == "auto":
         at = max(1, steps // 4)
