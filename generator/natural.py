@@ -118,7 +118,6 @@ def make_natural_step(model, settings: NaturalSettings):
     spec = settings.transforms
     out_size = spec.output_size(size) if spec is not None else size
     lr = tf.constant(settings.lr, tf.float32)
-    top = settings.revive.top if settings.revive is not None else 1.0
     spectrum_spec = tf.TensorSpec([None, *spectrum_shape(size)], tf.float32)
     batch_spec = tf.TensorSpec([None], tf.int32)
 
@@ -136,7 +135,7 @@ def make_natural_step(model, settings: NaturalSettings):
         mean = tf.reduce_mean(flat, axis=1)
         if settings.revive is None:
             return mean
-        k = max(1, round(top * flat.shape[1]))
+        k = max(1, round(settings.revive.top * flat.shape[1]))
         strongest = tf.reduce_mean(tf.math.top_k(flat, k).values, axis=1)
         return tf.where(revived, strongest, mean)
 

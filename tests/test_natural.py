@@ -8,6 +8,7 @@ import numpy as np
 
 from generator import transforms as tr
 from generator.analysis import high_frequency_share
+from generator.ascent import CAFFE_MEAN_BGR
 from generator.config import NaturalSettings, ReviveSpec
 from generator.natural import (
     COLOR_CORRELATION_NORMALIZED,
@@ -124,7 +125,7 @@ def revive_settings(**overrides) -> NaturalSettings:
 def closed_everywhere(model, image: np.ndarray, channel: int) -> bool:
     """Whether the 8-bit version of a [0, 1] image leaves the map at 0 after the ReLU."""
     saved = np.round(np.clip(image, 0, 1) * 255.0) / 255.0
-    caffe = saved[None, ..., ::-1] * 255.0 - np.array([103.939, 116.779, 123.68])
+    caffe = saved[None, ..., ::-1] * 255.0 - np.array(CAFFE_MEAN_BGR)
     return float(np.max(model(caffe.astype(np.float32)).numpy()[0, ..., channel])) <= 0.0
 
 
