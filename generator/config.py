@@ -65,7 +65,8 @@ BUILTIN_DEFAULTS: dict[str, Any] = {
 NATURAL_KEYS = ("lr", "steps", "image_size", "decay_power", "decorrelate", "transforms",
                 "snapshots", "seed", "objective", "preprocess", "revive")
 TRANSFORM_KEYS = ("pad", "jitter", "scale", "rotate", "jitter_after")
-REVIVE_KEYS = ("at", "top", "grid_jitter")
+REVIVE_KEYS = ("at", "top", "grid_jitter", "when")
+REVIVE_WHEN = ("closed", "closed_on_average")
 
 # The literature's settings (DESIGN.md §2), at a size and length a CPU can afford.
 NATURAL_DEFAULTS: dict[str, Any] = {
@@ -79,7 +80,7 @@ NATURAL_DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "objective": "pre_relu",
     "preprocess": "caffe",
-    "revive": {"at": "auto", "top": 0.02, "grid_jitter": True},  # auto: a quarter of the steps
+    "revive": {"at": "auto", "top": 0.02, "grid_jitter": True, "when": "closed_on_average"},  # auto: a quarter of the steps
 }
 
 
@@ -125,7 +126,7 @@ class LayerSettings:
 
 @dataclass(frozen=True)
 class ReviveSpec:
-    """A second chance for filters whose map is still closed everywhere at step `at`.
+    """A second chance for filters whose map is still closed at step `at` (see `when`).
 
     Their objective becomes the mean of the strongest `top` share of the map's
     positions (pre-ReLU): "fire somewhere" instead of "fire everywhere", which a
@@ -137,6 +138,9 @@ class ReviveSpec:
     at: int
     top: float = 0.02
     grid_jitter: bool = True
+    # closed: the map is closed at every position; closed_on_average: its pre-ReLU mean is <= 0,
+    # which also catches maps that opened only a faint trace (in block2, barely visible gratings)
+    when: str = "closed_on_average"
 
 
 @dataclass(frozen=True)
@@ -183,10 +187,16 @@ class NaturalSettings:
             "seed": self.seed,
             "objective": self.objective,
             "preprocess": self.preprocess,
-            "revive": None if self.revive is None else {
-                "at": self.revive.at, "top": self.revive.top, "grid_jitter": self.revive.grid_jitter},
+            "revive": None if self.revive is None else self._revive_fingerprint(),
             "filters": list(self.filters),
         }
+
+    def _revive_fingerprint(self) -> dict[str, Any]:
+        r = self.revive
+        data: dict[str, Any] = {"at": r.at, "top": r.top, "grid_jitter": r.grid_jitter}
+        if r.when != "closed":  # `closed` was the only behaviour before `when`: its earlier cache keys stay valid
+            data["when"] = r.when
+        return data
 
     def public(self) -> dict[str, Any]:
         data = self.fingerprint()
@@ -491,7 +501,8 @@ def _revive(key: str, value: Any, steps: int) -> ReviveSpec | None:
     top = merged["top"]
     if not _is_number(top) or not 0 < top <= 1:
         raise ConfigError(f"{key}.top: expected a share of the map's positions, 0 < top <= 1, got {_show(top)}")
-    return ReviveSpec(at=at, top=float(top), grid_jitter=_bool(f"{key}.grid_jitter", merged["grid_jitter"]))
+    return ReviveSpec(at=at, top=float(top), grid_jitter=_bool(f"{key}.grid_jitter", merged["grid_jitter"]),
+                      when=_choice(f"{key}.when", merged["when"], REVIVE_WHEN))
 
 
 def _nonnegative(key: str, value: Any) -> float:

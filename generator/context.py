@@ -50,14 +50,20 @@ def snapshot_url(layer: str, method: str, index: int, step: int) -> str:
     return f"images/{layer}/{method}/{snapshot_name(index, step)}"
 
 
+CLOSED_AS = {"closed": "closed everywhere",
+             "closed_on_average": "closed on average (pre-ReLU mean at most 0)"}
+
+
 def revived_counts(result: LayerResult) -> dict[str, Any] | None:
     """How many filters the natural method revived, and how many of those opened (None: no revive)."""
     revive = result.settings.get("revive")
     if not revive:
         return None
     revived = [f for f in result.filters if f.revived_at is not None]
+    # results made before `when` existed have no such key: they all revived maps closed everywhere
+    closed = CLOSED_AS[revive.get("when", "closed")]
     return {"at": revive["at"], "top_percent": f"{100 * revive['top']:g}", "grid_jitter": revive["grid_jitter"],
-            "count": len(revived), "opened": sum(1 for f in revived if f.status == "ok")}
+            "closed": closed, "count": len(revived), "opened": sum(1 for f in revived if f.status == "ok")}
 
 
 def method_context(result: LayerResult, image_size: int) -> dict[str, Any]:

@@ -8,10 +8,10 @@ rotate (transformation robustness), and the objective is the target map's mean
 *before* the ReLU, so filters that are closed on a grey image still get a gradient.
 
 Some maps rise evenly and stall below zero: the mean objective rewards making
-the whole map less negative, not opening it anywhere. A filter whose map is
-still closed everywhere at the revive step switches to the mean of the map's
-strongest positions (and, by default, to shifts on the layer's pooling grid):
-see ReviveSpec.
+the whole map less negative, not opening it anywhere; others open only a faint
+trace. A filter whose map is still closed (by default: on average) at the
+revive step switches to the mean of the map's strongest positions (and, by
+default, to shifts on the layer's pooling grid): see ReviveSpec.
 
 Batched like the pixel method: filters are the batch, one compiled step, Adam
 per element. Each filter draws its start spectrum and its transforms from its
@@ -161,9 +161,12 @@ def make_natural_step(model, settings: NaturalSettings):
 
     @tf.function(input_signature=[spectrum_spec, batch_spec])
     def closed(spectrum, targets):
-        """Whether each image, as it would be saved (8-bit), leaves its map closed everywhere."""
+        """Whether each image, as it would be saved (8-bit), leaves its map closed (see ReviveSpec.when)."""
         saved = tf.round(tf.clip_by_value(render(spectrum), 0.0, 1.0) * 255.0) / 255.0
-        return tf.reduce_max(target_maps(saved, targets), axis=1) <= 0.0
+        flat = target_maps(saved, targets)
+        if settings.revive is not None and settings.revive.when == "closed_on_average":
+            return tf.reduce_mean(flat, axis=1) <= 0.0
+        return tf.reduce_max(flat, axis=1) <= 0.0
 
     return step, render, closed
 

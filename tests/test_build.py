@@ -225,7 +225,7 @@ def test_site_before_any_build_says_what_to_run(tmp_path, capsys):
 
 
 def test_revived_filters_are_recorded_and_shown(random_vgg, tmp_path, capsys):
-    """A filter closed everywhere at the revive step is marked on its layer page, filter page and data."""
+    """A filter closed at the revive step is marked on its layer page, filter page and data."""
     from conftest import with_bias
 
     vgg, _ = random_vgg
@@ -243,13 +243,13 @@ layers:
     data = json.loads((site / "data" / "block1_conv1" / "natural.json").read_text())
     revived = {f["index"]: f["revived_at"] for f in data["filters"]}
     assert revived[1] == 2 and data["filters"][1]["status"] == "dead"
-    assert data["settings"]["revive"] == {"at": 2, "top": 0.02, "grid_jitter": True}
+    assert data["settings"]["revive"] == {"at": 2, "top": 0.02, "grid_jitter": True, "when": "closed_on_average"}
     count = sum(1 for step in revived.values() if step)
     layer_page = (site / "layers" / "block1_conv1.html").read_text()
     assert f"<strong>{count}</strong> revived at step 2" in layer_page
     assert "(revived at 2)" in layer_page
     filter_page = (site / "filters" / "block1_conv1" / "001.html").read_text()
-    assert "<dt>Revived</dt><dd>at step 2 its map was still closed everywhere" in filter_page
+    assert "<dt>Revived</dt><dd>at step 2 its map was still closed on average (pre-ReLU mean at most 0)" in filter_page
     assert "revived: strongest positions from here" in filter_page  # the loss chart's marker
     # the quality table reads the same site: 3 filters, the revived ones counted with how many opened
     sys.path.insert(0, str(REPO / "bench"))
@@ -261,6 +261,20 @@ layers:
     assert row.split()[:3] == ["block1_conv1", "natural", f"{opened}/3"]
     revived_opened = sum(1 for f in data["filters"] if f["revived_at"] and (f["activation"] or 0) > 0)
     assert f"{count} ({revived_opened})" in row
+
+
+def test_results_from_before_revive_when_read_as_closed_everywhere():
+    """Data written before `revive.when` existed revived only maps closed everywhere, and say so."""
+    from types import SimpleNamespace
+
+    from generator.context import revived_counts
+
+    filters = [SimpleNamespace(revived_at=2, status="ok"), SimpleNamespace(revived_at=None, status="ok")]
+    old = SimpleNamespace(settings={"revive": {"at": 2, "top": 0.02, "grid_jitter": True}}, filters=filters)
+    assert revived_counts(old)["closed"] == "closed everywhere"
+    assert revived_counts(old)["count"] == 1 and revived_counts(old)["opened"] == 1
+    new = SimpleNamespace(settings={"revive": {**old.settings["revive"], "when": "closed_on_average"}}, filters=filters)
+    assert revived_counts(new)["closed"].startswith("closed on average")
 
 
 def test_entries_without_the_high_frequency_measure_get_it_from_their_images(built, tmp_path):

@@ -75,8 +75,8 @@ layers:
     assert first.transforms.pad == 12 and first.lr == 0.05 and first.preprocess == "caffe"
     assert second.lr == 0.1 and second.transforms is None and second.objective == "post_relu"
     assert second.filters == tuple(range(64))
-    # revive: by default a quarter of the steps, the strongest 2 %, grid shifts
-    assert first.revive == ReviveSpec(at=16, top=0.02, grid_jitter=True)
+    # revive: by default a quarter of the steps, the strongest 2 %, grid shifts, maps closed on average
+    assert first.revive == ReviveSpec(at=16, top=0.02, grid_jitter=True, when="closed_on_average")
 
 
 def test_revive_settings(tmp_path):
@@ -86,11 +86,16 @@ layers:
   block1_conv1: {}
   block2_conv1: {natural: {revive: false}}
   block3_conv1: {natural: {steps: 2, revive: true}}
+  block4_conv1: {natural: {revive: {when: closed}}}
 """)
-    a, b, c = (job.settings for job in load_manifest(path).jobs)
+    a, b, c, d = (job.settings for job in load_manifest(path).jobs)
     assert a.revive == ReviveSpec(at=10, top=0.5, grid_jitter=True)
     assert b.revive is None and "revive" in b.fingerprint() and b.fingerprint() != a.fingerprint()
     assert c.revive == ReviveSpec(at=1, top=0.02, grid_jitter=True)  # true = the built-in defaults, auto at
+    assert d.revive.when == "closed" and a.revive.when == "closed_on_average"
+    # `closed` was the only behaviour before `when` existed: its fingerprint (the cache key) is unchanged
+    assert d.fingerprint()["revive"] == {"at": 10, "top": 0.02, "grid_jitter": True}  # a layer's mapping replaces the default one
+    assert a.fingerprint()["revive"]["when"] == "closed_on_average"
 
 
 def test_select_methods(tmp_path):
@@ -170,8 +175,10 @@ BAD = [
     ("layers: {block1_conv1: {natural: {revive: {top: 0}}}}\n", "natural.revive.top: expected a share of the map's positions, 0 < top <= 1, got 0"),
     ("layers: {block1_conv1: {natural: {revive: {top: 1.5}}}}\n", "natural.revive.top: expected a share"),
     ("layers: {block1_conv1: {natural: {revive: {grid_jitter: sometimes}}}}\n", "natural.revive.grid_jitter: expected true or false"),
-    ("layers: {block1_conv1: {natural: {revive: {when: 3}}}}\n", "natural.revive.when: unknown key"),
-    ("layers: {block1_conv1: {natural: {revive: 3}}}\n", "natural.revive: expected false, true or a mapping of at, top, grid_jitter"),
+    ("layers: {block1_conv1: {natural: {revive: {when: 3}}}}\n",
+     "natural.revive.when: expected one of closed, closed_on_average, got 3"),
+    ("layers: {block1_conv1: {natural: {revive: {if: closed}}}}\n", "natural.revive.if: unknown key"),
+    ("layers: {block1_conv1: {natural: {revive: 3}}}\n", "natural.revive: expected false, true or a mapping of at, top, grid_jitter, when"),
     ("layers: {block1_conv1: {batch_size: 0}}\n", "batch_size: expected 'auto' or a positive integer, got 0"),
     ("layers: {block1_conv1: {batch_size: big}}\n", "batch_size: expected 'auto' or a positive integer"),
     ("layers: [block1_conv1]\n", "layers: expected a mapping"),
