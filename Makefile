@@ -22,7 +22,7 @@ install: $(STAMP)
 gallery: $(STAMP)
 	$(BIN)/vgg-gallery build $(MANIFEST) $(if $(LAYERS),--layers $(LAYERS)) $(if $(METHODS),--methods $(METHODS))
 
-## a quick gallery (preview.yaml: 5 layers, 16 filters, 128 px) into preview/
+## a quick gallery (preview.yaml: 5 layers, 16 filters, small images) into preview/
 preview: $(STAMP)
 	$(BIN)/vgg-gallery build preview.yaml
 
