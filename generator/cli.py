@@ -8,6 +8,7 @@ and 143 after the finished layers have been kept.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -23,6 +24,13 @@ def _quiet_tensorflow() -> None:
     # TensorFlow's C++ start-up chatter (CUDA probes, CPU features) buries the progress bars.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "2")
+    logging.getLogger("tensorflow").addFilter(_not_retracing)  # adding it twice is a no-op
+
+
+def _not_retracing(record: logging.LogRecord) -> bool:
+    # Each layer compiles its own step functions once; TensorFlow counts those traces across layers
+    # and warns about "retracing" from the fifth layer on, though nothing is traced twice.
+    return "triggered tf.function retracing" not in record.getMessage()
 
 
 def _layers_arg(value: str) -> list[str]:

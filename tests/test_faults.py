@@ -243,3 +243,23 @@ def test_out_of_memory_halves_the_batch_and_goes_on(tmp_path, monkeypatch, capsy
     report = build(load_manifest(write_manifest(tmp_path, text)), progress=False)
     assert batches == [4, 2, 1] and report.layers[0].filters == 3
     assert "out of memory; retrying with batch_size 2" in capsys.readouterr().err
+
+
+def test_the_command_drops_only_tensorflows_retracing_warning():
+    """One trace per layer is expected; TensorFlow's retracing warning about it would only alarm users."""
+    import logging
+
+    from generator.cli import _quiet_tensorflow
+
+    logger = logging.getLogger("tensorflow")
+    _quiet_tensorflow()
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger.addHandler(handler)
+    try:
+        logger.warning("5 out of the last 13 calls to <function render> triggered tf.function retracing. Tracing...")
+        logger.warning("something else")
+    finally:
+        logger.removeHandler(handler)
+    assert seen == ["something else"]
