@@ -15,6 +15,7 @@ temporary folder that the next build ignores and removes.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import fcntl
 import hashlib
@@ -22,7 +23,6 @@ import json
 import os
 import shutil
 import sys
-import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .config import LayerSettings, WeightsSpec
 from .analysis import high_frequency_share
+from .config import LayerSettings, WeightsSpec
 from .errors import OutputError
 from .images import decode_png, encode_gif, encode_jpeg, encode_png, thumbnail
 from .results import LayerResult
