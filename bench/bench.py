@@ -3,7 +3,7 @@
 In one run, on the same layer, filters, steps and weights:
   1. attainable fp32 rate: a large matmul, best of several runs (GFLOP/s);
   2. the original loop as written: eager, one filter at a time, batch of one, Keras' Adam;
-  3. the generator (generator.ascent.pixel_ascent) on the same work.
+  3. the generator (generator.methods.pixel.pixel_ascent) on the same work.
 For 2 and 3: wall time, image-steps per second, achieved GFLOP/s from the FLOPs counted from the
 layer shapes (forward to the target layer plus the gradient with respect to the input: twice the
 forward convolutions), and the share of the attainable rate. Ratios are the result; absolute
@@ -93,8 +93,8 @@ def measure(name: str, run, flops_per_step: float, peak: float) -> dict:
 
 
 def bench_case(vgg, layer: str, args, peak: float, threshold: float | None = None) -> list[dict]:
-    from generator.ascent import pixel_ascent
-    from generator.model import truncated
+    from generator.methods.pixel import pixel_ascent
+    from generator.network.extractors import truncated
 
     settings = LayerSettings(
         method="pixel", lr=args.lr, iterations=args.steps, threshold=threshold,
@@ -116,7 +116,7 @@ def bench_case(vgg, layer: str, args, peak: float, threshold: float | None = Non
     rows.append(measure(f"generator (batch {batch})",
                         lambda: sum(r.steps for r in pixel_ascent(extractor, settings, batch)), flops, peak))
     if args.mixed:
-        from generator.model import with_precision
+        from generator.network.weights import with_precision
 
         mixed = truncated(with_precision(vgg, "mixed"), layer)
         pixel_ascent(mixed, warm, batch)
@@ -129,8 +129,8 @@ def bench_case(vgg, layer: str, args, peak: float, threshold: float | None = Non
 
 def threshold_case(vgg, layer: str, args, peak: float) -> None:
     """Early stopping pays: a threshold that stops half the filters after their first step."""
-    from generator.ascent import pixel_ascent
-    from generator.model import truncated
+    from generator.methods.pixel import pixel_ascent
+    from generator.network.extractors import truncated
 
     extractor = truncated(vgg, layer)
     steps = max(args.steps, 10)
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
 
-    from generator.model import load_vgg16
+    from generator.network.weights import load_vgg16
 
     vgg, info = load_vgg16(WeightsSpec(source=args.weights))
     peak = attainable_gflops()

@@ -49,12 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_site:
         return from_site(args.from_site)
 
-    from generator.analysis import feature_means
-    from generator.ascent import pixel_ascent, to_uint8
+    from generator.analysis.cross import feature_means
+    from generator.methods.pixel import pixel_ascent, to_uint8
     from generator.build import auto_batch_size, on_gpu
-    from generator.model import load_vgg16, truncated
-    from generator.analysis import high_frequency_share
-    from generator.natural import natural_ascent, unit_to_uint8
+    from generator.network.extractors import truncated
+    from generator.network.weights import load_vgg16
+    from generator.analysis.cross import high_frequency_share
+    from generator.methods.natural import natural_ascent, unit_to_uint8
 
     manifest = load_manifest(ROOT / "gallery.yaml")
     vgg, info = load_vgg16(WeightsSpec(source=args.weights))
@@ -106,7 +107,7 @@ def from_site(site: Path) -> int:
     from PIL import Image
 
     from generator.architecture import CONV_LAYER_NAMES
-    from generator.analysis import high_frequency_share
+    from generator.analysis.cross import high_frequency_share
 
     print(f"gallery: {site}")
     print(HEADER)

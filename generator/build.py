@@ -16,11 +16,14 @@ from typing import Callable
 import numpy as np
 
 from .architecture import CHANNELS, feature_map_size
+from .analysis.results import FilterResult, LayerResult
 from .config import LayerJob, Manifest
 from .errors import GalleryError
-from .results import FilterResult, LayerResult
-from .site import SiteReport, check_output_dir, render_site, site_lock
-from .store import BuildLock, CorruptEntry, ResultStore, cache_key, warn
+from .site.output import check_output_dir, site_lock
+from .site.writer import SiteReport, render_site
+from .store.cache import CorruptEntry, ResultStore, cache_key
+from .store.files import warn
+from .store.locks import BuildLock
 
 # Batch size on a CPU: large enough to keep the cores busy, small enough that
 # the activations kept for the backward pass stay in a few GB.
@@ -100,9 +103,9 @@ def compute_layer(
 
     Returns (result, uint8 images, snapshots by (filter, step)).
     """
-    from .analysis import cross_activation, feature_means, high_frequency_share
-    from .ascent import pixel_ascent, to_uint8
-    from .model import truncated, with_precision
+    from .analysis.cross import cross_activation, feature_means, high_frequency_share
+    from .methods.pixel import pixel_ascent, to_uint8
+    from .network.extractors import truncated, with_precision
 
     settings = job.settings
     started = time.perf_counter()
@@ -116,7 +119,7 @@ def compute_layer(
         images = np.stack([to_uint8(run.image) for run in runs])
         snapshots = {(run.index, step): image for run in runs for step, image in run.snapshots.items()}
     else:
-        from .natural import natural_ascent, unit_to_uint8
+        from .methods.natural import natural_ascent, unit_to_uint8
 
         runs = natural_ascent(optimized, job.layer, settings, batch_size, on_steps)
         images = np.stack([unit_to_uint8(run.image) for run in runs])
@@ -148,7 +151,7 @@ def compute_layer(
 def prepare_teaching_material(vgg, manifest: Manifest, store: ResultStore, weights_sha256: str) -> None:
     """Weight statistics and the feature maps of the manifest's sample images (cached: seconds once)."""
     from .errors import ConfigError
-    from .teaching import load_sample, map_sheet, sample_feature_maps, sample_key, sample_summary, summarize_weights
+    from .analysis.teaching import load_sample, map_sheet, sample_feature_maps, sample_key, sample_summary, summarize_weights
 
     if store.load_weights_summary(weights_sha256) is None:
         store.save_weights_summary(weights_sha256, summarize_weights(vgg))
@@ -184,7 +187,8 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
     store.ensure_writable()
     with site_lock(manifest.site_dir), cache_lock(manifest):
         store.remove_leftovers()
-        from .model import load_vgg16, with_precision
+        from .network.extractors import with_precision
+        from .network.weights import load_vgg16
 
         vgg, info = load_vgg16(manifest.weights)
         weights = info.public()

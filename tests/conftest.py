@@ -36,7 +36,7 @@ def tiny_extractor():
 def random_vgg():
     """The real VGG16 architecture with the project's seeded random weights."""
     from generator.config import WeightsSpec
-    from generator.model import load_vgg16
+    from generator.network.weights import load_vgg16
 
     vgg, info = load_vgg16(WeightsSpec(source="random", random_seed=3))
     return vgg, info

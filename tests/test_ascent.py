@@ -7,7 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
-from generator.ascent import FilterRun, pixel_ascent, start_image, to_uint8
+from generator.methods.base import FilterRun
+from generator.methods.pixel import pixel_ascent, start_image, to_uint8
 from generator.config import LayerSettings
 
 from conftest import with_bias
@@ -25,7 +26,7 @@ def seed_loop(extractor, s: LayerSettings):
     import tensorflow as tf
     import keras
 
-    from generator.ascent import preprocess_fn
+    from generator.network.inputs import preprocess_fn
 
     prep = preprocess_fn(s.preprocess)
     out = []
@@ -56,7 +57,7 @@ def test_start_image_is_the_seeds():
 
 
 def test_objective_rises_on_a_tiny_model(tiny_extractor):
-    from generator.model import truncated
+    from generator.network.extractors import truncated
 
     runs = pixel_ascent(truncated(tiny_extractor, "block1_conv2"), settings(filters=(0, 1, 2, 3, 4, 5)), 4)
     alive = [run for run in runs if run.status == "ok"]
@@ -67,7 +68,7 @@ def test_objective_rises_on_a_tiny_model(tiny_extractor):
 
 
 def test_batch_size_does_not_change_results(tiny_extractor):
-    from generator.model import truncated
+    from generator.network.extractors import truncated
 
     extractor = truncated(tiny_extractor, "block1_conv2")
     s = settings(filters=(5, 0, 3, 1), threshold=None)
@@ -82,7 +83,7 @@ def test_batch_size_does_not_change_results(tiny_extractor):
 @pytest.mark.slow
 @pytest.mark.parametrize("layer,preprocess", [("block2_conv1", "none"), ("block3_conv2", "caffe")])
 def test_batched_equals_the_seed_loop_on_vgg16(random_vgg, layer, preprocess):
-    from generator.model import truncated
+    from generator.network.extractors import truncated
 
     vgg, _ = random_vgg
     extractor = truncated(vgg, layer)
@@ -116,7 +117,7 @@ def test_status_of_runs():
 
 def test_dead_filter_is_detected(tiny_extractor):
     """A map whose bias is hugely negative never opens: loss 0 and zero gradient throughout."""
-    from generator.model import truncated
+    from generator.network.extractors import truncated
 
     clone = with_bias(tiny_extractor, "block1_conv1", 2, -1e6)
     runs = pixel_ascent(truncated(clone, "block1_conv1"), settings(filters=(2, 0)), 2)
@@ -125,7 +126,7 @@ def test_dead_filter_is_detected(tiny_extractor):
 
 
 def test_absurd_lr_diverges_and_stops(tiny_extractor):
-    from generator.model import truncated
+    from generator.network.extractors import truncated
 
     runs = pixel_ascent(truncated(tiny_extractor, "block1_conv2"), settings(lr=1e38, iterations=8,
                                                                             filters=(0, 1, 2, 3, 4, 5)), 6)
@@ -137,7 +138,7 @@ def test_absurd_lr_diverges_and_stops(tiny_extractor):
 
 
 def test_pixel_snapshots_are_recorded_without_changing_the_result(tiny_extractor):
-    from generator.model import truncated
+    from generator.network.extractors import truncated
 
     runs = pixel_ascent(truncated(tiny_extractor, "block1_conv2"), settings(iterations=12, filters=(0, 1)), 2)
     for run in runs:

@@ -16,7 +16,7 @@ from generator.build import build, render_only
 from generator.cli import main
 from generator.config import load_manifest
 from generator.errors import OutputError
-from generator.site import MARKER
+from generator.site.output import MARKER
 
 from conftest import REPO, write_manifest
 
@@ -83,7 +83,7 @@ def test_cross_activation_is_recomputed_from_the_saved_png(built, random_vgg):
     """The numbers on the page are those of the picture the user sees, not of the float image."""
     import tensorflow as tf
 
-    from generator.model import truncated
+    from generator.network.extractors import truncated
 
     folder, _, _ = built
     vgg, _ = random_vgg
@@ -267,7 +267,7 @@ def test_results_from_before_revive_when_read_as_closed_everywhere():
     """Data written before `revive.when` existed revived only maps closed everywhere, and say so."""
     from types import SimpleNamespace
 
-    from generator.context import revived_counts
+    from generator.site.context import revived_counts
 
     filters = [SimpleNamespace(revived_at=2, status="ok"), SimpleNamespace(revived_at=None, status="ok")]
     old = SimpleNamespace(settings={"revive": {"at": 2, "top": 0.02, "grid_jitter": True}}, filters=filters)
@@ -281,8 +281,8 @@ def test_entries_without_the_high_frequency_measure_get_it_from_their_images(bui
     """Older cache entries lack `high_frequency`: loading fills it in from the saved PNGs."""
     import shutil
 
-    from generator.analysis import high_frequency_share
-    from generator.store import ResultStore
+    from generator.analysis.cross import high_frequency_share
+    from generator.store.cache import ResultStore
 
     folder, _, _ = built
     cache = tmp_path / "cache"

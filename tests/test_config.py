@@ -246,7 +246,7 @@ def test_fuzzed_manifests_load_or_raise_config_error(data):
 @pytest.mark.parametrize("text,message", BAD, ids=[m for _, m in BAD])
 def test_cli_exits_2_with_one_line_and_touches_nothing(tmp_path, capsys, text, message):
     from generator.cli import main
-    from generator.site import MARKER
+    from generator.site.output import MARKER
 
     site = tmp_path / "site"
     site.mkdir()

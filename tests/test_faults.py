@@ -15,8 +15,8 @@ import pytest
 from generator.build import build
 from generator.cli import main
 from generator.config import load_manifest
-from generator.site import remove_leftovers, site_lock
-from generator.store import BuildLock
+from generator.site.output import remove_leftovers, site_lock
+from generator.store.locks import BuildLock
 
 from conftest import REPO, write_manifest
 
@@ -216,7 +216,7 @@ def test_absurd_lr_marks_filters_diverged_and_the_build_completes(tmp_path):
 
 def test_a_good_weights_file_loads_with_the_same_fingerprint(tmp_path, random_vgg):
     from generator.config import WeightsSpec
-    from generator.model import load_vgg16
+    from generator.network.weights import load_vgg16
 
     vgg, info = random_vgg
     vgg.save_weights(str(tmp_path / "mine.weights.h5"))

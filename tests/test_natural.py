@@ -7,11 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from generator import transforms as tr
-from generator.analysis import high_frequency_share
-from generator.ascent import CAFFE_MEAN_BGR
+from generator.methods import transforms as tr
+from generator.analysis.cross import high_frequency_share
+from generator.network.inputs import CAFFE_MEAN_BGR
 from generator.config import NaturalSettings, ReviveSpec
-from generator.natural import (
+from generator.methods.natural import (
     COLOR_CORRELATION_NORMALIZED,
     natural_ascent,
     objective_model,

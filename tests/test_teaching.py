@@ -9,8 +9,8 @@ from PIL import Image
 
 from generator.config import load_manifest
 from generator.errors import ConfigError
-from generator.lessons import lessons_context
-from generator.teaching import kernel_patch, map_sheet, most_similar, sample_summary
+from generator.site.lessons import lessons_context
+from generator.analysis.teaching import kernel_patch, map_sheet, most_similar, sample_summary
 
 from conftest import write_manifest
 

@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import __version__
-from .analysis import CrossActivation
-from .ascent import FilterRun
+from .. import __version__
+from ..methods.base import FilterRun
+from .cross import CrossActivation
 
 STATUSES = ("ok", "dead", "diverged")
 

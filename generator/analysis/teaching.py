@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .architecture import CONV_LAYER_NAMES
+from ..architecture import CONV_LAYER_NAMES
 
 SAMPLE_SIZE = 224
 MAP_CELL = 56  # pixels per feature map in a sample's 8x8 sheet
@@ -71,7 +71,7 @@ def sample_feature_maps(vgg, pixels: np.ndarray, layers: list[str]) -> dict[str,
     import keras
     import tensorflow as tf
 
-    from .ascent import preprocess_fn
+    from ..network.inputs import preprocess_fn
 
     model = keras.Model(vgg.inputs, [vgg.get_layer(name).output for name in layers])
     outputs = model(preprocess_fn("caffe")(tf.constant(pixels[None], tf.float32)), training=False)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ascent import preprocess_fn
+from ..network.inputs import preprocess_fn
 
 
 @dataclass(frozen=True)

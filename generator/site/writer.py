@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,23 +19,22 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from . import __version__
+from .. import __version__
+from ..analysis.results import LayerResult
+from ..config import Manifest
+from ..store.cache import CorruptEntry, ResultStore, cache_key, entry_files
+from ..store.files import dumps, warn
+from ..store.images import encode_png
 from .charts import bar_chart, heatmap_pixels, line_chart
-from .config import Manifest
 from .context import _fmt, build_context, image_url, snapshot_url, thumb_url
-from .errors import OutputError
-from .images import encode_png
 from .lessons import LESSONS, lessons_context, samples_context, weights_context
-from .results import LayerResult
-from .store import BuildLock, CorruptEntry, ResultStore, cache_key, dumps, entry_files, warn
-
-MARKER = ".vgg16-gallery"
+from .output import MARKER, check_output_dir, remove_leftovers, swap_in
 
 
 def templates_dir() -> Path:
     """Templates ship inside the wheel (generator/templates); a checkout has them at the top."""
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "templates"
+    packaged = Path(__file__).parents[1] / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
 
 
 @dataclass(frozen=True)
@@ -46,69 +44,6 @@ class SiteReport:
     layers_missing: tuple[str, ...]
     pages: int
     bytes: int
-
-
-# --------------------------------------------------------------------------- output folder checks
-
-
-def check_output_dir(site_dir: Path) -> None:
-    """Refuse an output that is a file, someone else's folder, or not writable."""
-    if site_dir.exists() and not site_dir.is_dir():
-        raise OutputError(f"output.site: {site_dir} is a file, not a folder; choose another output.site")
-    if site_dir.is_dir() and any(site_dir.iterdir()) and not (site_dir / MARKER).is_file():
-        raise OutputError(
-            f"output.site: {site_dir} holds files that are not a gallery (no {MARKER} marker); "
-            "refusing to replace them: choose an empty or new folder in output.site"
-        )
-    parent = site_dir.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"output.site: cannot create {parent} ({error.strerror})") from None
-    if not os.access(parent, os.W_OK | os.X_OK) or (site_dir.is_dir() and not os.access(site_dir, os.W_OK)):
-        raise OutputError(f"output.site: {site_dir} is not writable; choose a writable folder in output.site")
-
-
-def _swap_in(temp: Path, site_dir: Path) -> None:
-    """Replace site_dir by temp with two renames; the old site is removed only afterwards.
-
-    Ctrl-C and SIGTERM are held back between the two renames, so an interrupt
-    cannot leave the output without a site; they take effect right after.
-    """
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        old = None
-        if site_dir.exists():
-            old = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.old-"))
-            os.rename(site_dir, old / "site")
-        try:
-            os.rename(temp, site_dir)
-        except BaseException:
-            if old is not None:
-                os.rename(old / "site", site_dir)
-            raise
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def remove_leftovers(site_dir: Path) -> None:
-    """Clean up after a render that was killed: restore the previous site if only its copy is left."""
-    olds = sorted(site_dir.parent.glob(f".{site_dir.name}.old-*"))
-    if not site_dir.exists():
-        for old in olds:
-            if (old / "site").is_dir():
-                os.rename(old / "site", site_dir)
-                break
-    for path in [*site_dir.parent.glob(f".{site_dir.name}.tmp-*"), *olds]:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def site_lock(site_dir: Path) -> BuildLock:
-    """Two builds into one output folder: the second is told the folder is busy."""
-    return BuildLock(site_dir.parent / f".{site_dir.name}.lock", f"the output folder {site_dir}")
 
 
 # --------------------------------------------------------------------------- writer
@@ -196,7 +131,7 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
         (temp / MARKER).write_text(json.dumps({"generator_version": __version__}) + "\n")
         size = sum(p.stat().st_size for p in temp.rglob("*") if p.is_file())
         os.chmod(temp, 0o755)  # mkdtemp makes 0700; a served site must be readable
-        _swap_in(temp, site_dir)
+        swap_in(temp, site_dir)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
@@ -208,7 +143,7 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
 def _write_teaching_files(temp: Path, store: ResultStore, manifest: Manifest, weights: dict[str, str] | None,
                           context: dict[str, Any]) -> dict[str, Any]:
     """Kernel patches and sample sheets into the site; the contexts of the teaching pages."""
-    from .teaching import kernel_patch, sample_key
+    from ..analysis.teaching import kernel_patch, sample_key
 
     summary = store.load_weights_summary(weights["sha256"]) if weights else None
     if summary is not None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import __version__
-from .architecture import CHANNELS, CONV_LAYER_NAMES, receptive_field
-from .config import Manifest
-from .results import LayerResult
-from .store import image_name, snapshot_name, thumb_name
+from .. import __version__
+from ..analysis.results import LayerResult
+from ..architecture import CHANNELS, CONV_LAYER_NAMES, receptive_field
+from ..config import Manifest
+from ..store.cache import image_name, snapshot_name, thumb_name
 
 def _fmt(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"

@@ -16,25 +16,23 @@ temporary folder that the next build ignores and removes.
 from __future__ import annotations
 
 import dataclasses
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .analysis import high_frequency_share
-from .config import LayerSettings, WeightsSpec
-from .errors import OutputError
+from .. import __version__
+from ..analysis.cross import high_frequency_share
+from ..analysis.results import LayerResult
+from ..config import LayerSettings, WeightsSpec
+from ..errors import OutputError
+from .files import dumps, write_atomic
 from .images import decode_png, encode_gif, encode_jpeg, encode_png, thumbnail
-from .results import LayerResult
 
 CACHE_FORMAT = 1
 
@@ -71,26 +69,6 @@ def cache_key(layer: str, settings: LayerSettings, weights_sha256: str, precisio
         payload["precision"] = precision
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old content or the new, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def dumps(data: Any) -> bytes:
-    """Canonical JSON: sorted keys, no NaN (the results replace them by null first)."""
-    return (json.dumps(data, sort_keys=True, indent=1, allow_nan=False) + "\n").encode()
 
 
 class CorruptEntry(Exception):
@@ -285,37 +263,3 @@ class ResultStore:
             ) from None
 
 
-class BuildLock:
-    """An exclusive lock (flock on a file): a second build on the same folder is refused, not queued.
-
-    The kernel drops the lock when the process dies, so a killed build never leaves a stale lock.
-    """
-
-    def __init__(self, path: Path, what: str):
-        self.path = path
-        self.what = what
-        self.handle = None
-
-    def __enter__(self) -> "BuildLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "a+")
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            self.handle.close()
-            if error.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise OutputError(
-                    f"{self.what} is busy: another build is running on it (lock {self.path}); "
-                    "wait for it to finish"
-                ) from None
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.handle:
-            fcntl.flock(self.handle, fcntl.LOCK_UN)
-            self.handle.close()
-
-
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)

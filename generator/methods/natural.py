@@ -26,10 +26,16 @@ from typing import Callable
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
+from ..architecture import pools_before
+from ..network.inputs import CAFFE_MEAN_BGR
 from . import transforms as tr
-from .architecture import pools_before
-from .ascent import CAFFE_MEAN_BGR, FilterRun, adam_update
-from .config import NaturalSettings
+from .adam import adam_update
+from .base import FilterRun
+
+if TYPE_CHECKING:
+    from ..config import NaturalSettings
 
 # ImageNet colour correlation, square root (Lucid's color_correlation_svd_sqrt)
 COLOR_CORRELATION_SVD_SQRT = np.array(

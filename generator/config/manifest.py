@@ -14,15 +14,15 @@ from typing import Any, Callable
 
 import yaml
 
-from .architecture import (
+from ..architecture import (
     CHANNELS,
     CONV_LAYER_NAMES,
     MAX_IMAGE_SIZE,
     MIN_IMAGE_SIZE,
     NON_CONV_LAYERS,
 )
-from .errors import ConfigError
-from .transforms import TransformSpec
+from ..errors import ConfigError
+from ..methods.transforms import TransformSpec
 
 METHODS = ("pixel", "natural")
 OBJECTIVES = ("pre_relu", "post_relu")

@@ -44,7 +44,7 @@ def weights_context(summary: dict | None, layers: list[dict[str, Any]]) -> dict[
 def samples_context(samples: list[dict], layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each sample image: per layer its 64 feature maps, their means, the strongest maps and the
     generated images whose cross-activation profile is closest to the sample's."""
-    from .teaching import most_similar
+    from ..analysis.teaching import most_similar
 
     by_name = {layer["name"]: layer for layer in layers}
     out = []

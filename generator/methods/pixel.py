@@ -16,53 +16,19 @@ its place, so early stopping really shrinks the remaining work.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .config import LayerSettings
+from ..network.inputs import preprocess_fn
+from .adam import adam_update
+from .base import FilterRun
 
-# Keras' Adam defaults, which the seed uses.
-BETA_1 = 0.9
-BETA_2 = 0.999
-EPSILON = 1e-7
-
-CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+if TYPE_CHECKING:
+    from ..config import LayerSettings
 
 # Steps after which the picture is kept, to show how it forms (recorded only, never changes the result).
 SNAPSHOT_STEPS = (1, 3, 10)
-
-
-@dataclass
-class FilterRun:
-    """One filter's optimization, as it happened."""
-
-    index: int
-    history: list[float] = field(default_factory=list)
-    max_abs_grad: float = 0.0
-    reached_threshold: bool = False
-    image: np.ndarray | None = None  # final float image (H, W, 3), unclipped
-    snapshots: dict[int, np.ndarray] = field(default_factory=dict)  # step -> uint8 image after that step
-
-    @property
-    def steps(self) -> int:
-        return len(self.history)
-
-    @property
-    def loss(self) -> float:
-        return self.history[-1]
-
-    @property
-    def status(self) -> str:
-        finite = np.all(np.isfinite(self.history)) and (
-            self.image is None or bool(np.all(np.isfinite(self.image)))
-        )
-        if not finite:
-            return "diverged"
-        if self.max_abs_grad == 0.0 and all(value == 0.0 for value in self.history):
-            return "dead"
-        return "ok"
 
 
 def start_image(size: int, seed: int, init: tuple[float, float]) -> np.ndarray:
@@ -75,32 +41,6 @@ def start_image(size: int, seed: int, init: tuple[float, float]) -> np.ndarray:
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """What the user sees: clip to [0, 255] and truncate, as the seed's proc_img does."""
     return np.clip(np.nan_to_num(image, nan=0.0, posinf=255.0, neginf=0.0), 0, 255).astype(np.uint8)
-
-
-def preprocess_fn(kind: str) -> Callable:
-    """The model input for pixel values: 'none' (the seed) or Keras' caffe preprocessing."""
-    import tensorflow as tf
-
-    if kind == "none":
-        return lambda x: x
-    mean = tf.constant(CAFFE_MEAN_BGR, dtype=tf.float32)
-    return lambda x: x[..., ::-1] - mean
-
-
-def adam_update(x, m, v, grad, lr, t):
-    """Keras Adam's update_step, element-wise; `t` is the 1-based step (a scalar or per image).
-
-    (1 - beta) is computed in Python floats and then cast, exactly as Keras does it, so the
-    results match Keras' optimizer to the last bit on the same gradients.
-    """
-    import tensorflow as tf
-
-    beta_1 = tf.constant(BETA_1, tf.float32)
-    beta_2 = tf.constant(BETA_2, tf.float32)
-    alpha = lr * tf.sqrt(1 - tf.pow(beta_2, t)) / (1 - tf.pow(beta_1, t))
-    m = m + (grad - m) * (1 - BETA_1)
-    v = v + (tf.square(grad) - v) * (1 - BETA_2)
-    return x - (m * alpha) / (tf.sqrt(v) + EPSILON), m, v
 
 
 def make_pixel_step(extractor, preprocess: str, lr: float, image_size: int):
