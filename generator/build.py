@@ -19,11 +19,8 @@ from .architecture import CHANNELS, feature_map_size
 from .analysis.results import FilterResult, LayerResult
 from .config import LayerJob, Manifest
 from .errors import GalleryError
-from .site.output import check_output_dir, site_lock
-from .site.writer import SiteReport, render_site
-from .store.cache import CorruptEntry, ResultStore, cache_key
-from .store.files import warn
-from .store.locks import BuildLock
+from .site import SiteReport, check_output_dir, render_site, site_lock
+from .store import BuildLock, CorruptEntry, ResultStore, cache_key, warn
 
 # Batch size on a CPU: large enough to keep the cores busy, small enough that
 # the activations kept for the backward pass stay in a few GB.
@@ -104,35 +101,22 @@ def compute_layer(
     Returns (result, uint8 images, snapshots by (filter, step)).
     """
     from .analysis.cross import cross_activation, feature_means, high_frequency_share
-    from .methods.pixel import pixel_ascent, to_uint8
+    from .methods.registry import method
     from .network.extractors import truncated, with_precision
 
     settings = job.settings
+    plugin = method(settings.method)
     started = time.perf_counter()
     extractor = truncated(vgg, job.layer)  # float32: the saved images are measured exactly
     if optimized is None:  # the network the images are optimized with (bfloat16 under `mixed`)
         optimized = with_precision(vgg, environment.get("precision", "float32"))
-    snapshots: dict[tuple[int, int], np.ndarray] = {}
-    if settings.method == "pixel":
-        climbing = extractor if optimized is vgg else truncated(optimized, job.layer)
-        runs = pixel_ascent(climbing, settings, batch_size, on_steps)
-        images = np.stack([to_uint8(run.image) for run in runs])
-        snapshots = {(run.index, step): image for run in runs for step, image in run.snapshots.items()}
-    else:
-        from .methods.natural import natural_ascent, unit_to_uint8
-
-        runs = natural_ascent(optimized, job.layer, settings, batch_size, on_steps)
-        images = np.stack([unit_to_uint8(run.image) for run in runs])
-        snapshots = {(run.index, step): unit_to_uint8(image)
-                     for run in runs for step, image in run.snapshots.items()}
+    output = plugin.run(optimized, job.layer, settings, batch_size, on_steps)
+    images = output.images
     means = feature_means(extractor, images, settings.preprocess, batch_size)
     filters = []
-    for row, run in enumerate(runs):
+    for row, run in enumerate(output.runs):
         cross = cross_activation(means[row], run.index)
-        status = run.status
-        if settings.method == "natural" and status == "ok" and not cross.activation > 0:
-            status = "dead"  # the objective rose, but the real (post-ReLU) map stayed closed
-        filters.append(FilterResult.from_run(run, settings.max_steps, cross, status,
+        filters.append(FilterResult.from_run(run, settings.max_steps, cross, plugin.status(run, cross.activation),
                                              high_frequency_share(images[row])))
     filters = tuple(filters)
     result = LayerResult(
@@ -145,7 +129,7 @@ def compute_layer(
         filters=filters,
         environment=environment,
     )
-    return result, images, snapshots
+    return result, images, output.snapshots
 
 
 def prepare_teaching_material(vgg, manifest: Manifest, store: ResultStore, weights_sha256: str) -> None:

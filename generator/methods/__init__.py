@@ -1,0 +1,1 @@
+"""Stage 2: the methods that make the maximizing images, as plug-ins (see `base.Method`)."""

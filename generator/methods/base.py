@@ -1,8 +1,9 @@
-"""What every method shares: the record of one filter's optimization."""
+"""What every method shares: the record of one filter's run, what a method returns, the Method protocol."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -36,3 +37,33 @@ class FilterRun:
         if self.max_abs_grad == 0.0 and all(value == 0.0 for value in self.history):
             return "dead"
         return "ok"
+
+
+@dataclass(frozen=True)
+class MethodOutput:
+    """What a method hands back for one layer: the runs and the pictures the user will see."""
+
+    runs: list[FilterRun]  # in the settings' filter order
+    images: np.ndarray  # (N, H, W, 3) uint8: the saved images, in the same order
+    snapshots: dict[tuple[int, int], np.ndarray]  # (filter, step) -> uint8 intermediate image
+
+
+class Method(Protocol):
+    """A way to make the image that maximizes a feature map: one module in this folder and a registry entry.
+
+    The build and the site know a method only through these attributes; they never test its name.
+    """
+
+    name: str  # the manifest's name for it (`method: pixel`)
+    title: str  # how pages name it
+    section: str | None  # the manifest key that holds its settings; None: the layer's own keys
+    settings_class: type  # its frozen settings (the schema of its keys)
+    loss_name: str  # what its `history` measures, in one word ("loss", "objective")
+    steps_key: str  # the settings key of its step budget ("iterations", "steps")
+
+    def run(self, vgg: Any, layer: str, settings: Any, batch_size: int,
+            on_steps: Callable[[int], None] | None = None) -> MethodOutput:
+        """Optimize one image per selected filter of `layer` with the (float32 or mixed) network `vgg`."""
+
+    def status(self, run: FilterRun, activation: float) -> str:
+        """ok | dead | diverged, given the run and its target map's post-ReLU mean on the saved image."""

@@ -22,17 +22,15 @@ images that single runs give.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from ..architecture import pools_before
 from ..network.inputs import CAFFE_MEAN_BGR
 from . import transforms as tr
 from .adam import adam_update
-from .base import FilterRun
+from .base import FilterRun, MethodOutput
 
 if TYPE_CHECKING:
     from ..config import NaturalSettings
@@ -240,3 +238,35 @@ def _draw(rng: np.random.Generator, settings: NaturalSettings, size: int, stride
 
 def unit_to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.clip(np.nan_to_num(rgb, nan=0.5) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+class NaturalMethod:
+    """Olah et al.'s feature visualization: spectral image, decorrelated colour, transformation robustness."""
+
+    name = "natural"
+    title = "natural (spectral, robust)"
+    section = "natural"
+    loss_name = "objective"
+    steps_key = "steps"
+
+    @property
+    def settings_class(self) -> type:
+        from ..config import NaturalSettings
+
+        return NaturalSettings
+
+    def run(self, vgg, layer: str, settings: "NaturalSettings", batch_size: int,
+            on_steps: Callable[[int], None] | None = None) -> MethodOutput:
+        runs = natural_ascent(vgg, layer, settings, batch_size, on_steps)
+        images = np.stack([unit_to_uint8(run.image) for run in runs])
+        snapshots = {(run.index, step): unit_to_uint8(image)
+                     for run in runs for step, image in run.snapshots.items()}
+        return MethodOutput(runs, images, snapshots)
+
+    def status(self, run: FilterRun, activation: float) -> str:
+        if run.status == "ok" and not activation > 0:
+            return "dead"  # the objective rose, but the real (post-ReLU) map stayed closed
+        return run.status
+
+
+NATURAL = NaturalMethod()

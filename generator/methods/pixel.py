@@ -22,7 +22,7 @@ import numpy as np
 
 from ..network.inputs import preprocess_fn
 from .adam import adam_update
-from .base import FilterRun
+from .base import FilterRun, MethodOutput
 
 if TYPE_CHECKING:
     from ..config import LayerSettings
@@ -137,3 +137,34 @@ def pixel_ascent(
             x = m = v = None
 
     return [finished[index] for index in settings.filters]
+
+
+class PixelMethod:
+    """The original write-up's method: Adam on raw pixels from a grey noise image."""
+
+    name = "pixel"
+    title = "pixel (the original)"
+    section = None  # its keys (lr, iterations, ...) sit at the layer level, as in the original manifest
+    loss_name = "loss"
+    steps_key = "iterations"
+
+    @property
+    def settings_class(self) -> type:
+        from ..config import LayerSettings
+
+        return LayerSettings
+
+    def run(self, vgg, layer: str, settings: "LayerSettings", batch_size: int,
+            on_steps: Callable[[int], None] | None = None) -> MethodOutput:
+        from ..network.extractors import truncated
+
+        runs = pixel_ascent(truncated(vgg, layer), settings, batch_size, on_steps)
+        images = np.stack([to_uint8(run.image) for run in runs])
+        snapshots = {(run.index, step): image for run in runs for step, image in run.snapshots.items()}
+        return MethodOutput(runs, images, snapshots)
+
+    def status(self, run: FilterRun, activation: float) -> str:
+        return run.status  # dead = loss 0 and zero gradient throughout: the ReLU never opened
+
+
+PIXEL = PixelMethod()
