@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from generator.architecture import conv_flops_per_image  # noqa: E402
-from generator.build import auto_batch_size, on_gpu  # noqa: E402
-from generator.config import LayerSettings, WeightsSpec  # noqa: E402
+from generator.network.device import auto_batch_size, on_gpu  # noqa: E402
+from generator.config import WeightsSpec  # noqa: E402
+from generator.methods.pixel import PixelSettings  # noqa: E402
 
 DEFAULT_CASES = ("block1_conv2", "block3_conv3", "block5_conv3")
 
@@ -51,7 +52,7 @@ def attainable_gflops(size: int = 4096, repeats: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
-def seed_loop(extractor, settings: LayerSettings) -> list[int]:
+def seed_loop(extractor, settings: PixelSettings) -> list[int]:
     """The original notebook's activation_max_images(_th), as written (eager, batch of one)."""
     import keras
     import tensorflow as tf
@@ -96,8 +97,8 @@ def bench_case(vgg, layer: str, args, peak: float, threshold: float | None = Non
     from generator.methods.pixel import pixel_ascent
     from generator.network.extractors import truncated
 
-    settings = LayerSettings(
-        method="pixel", lr=args.lr, iterations=args.steps, threshold=threshold,
+    settings = PixelSettings(
+        lr=args.lr, iterations=args.steps, threshold=threshold,
         filters=tuple(range(args.filters)), image_size=args.image_size, seed=42,
         init=(128.0, 148.0), preprocess="none", batch_size=None,
     )
@@ -134,8 +135,9 @@ def threshold_case(vgg, layer: str, args, peak: float) -> None:
 
     extractor = truncated(vgg, layer)
     steps = max(args.steps, 10)
-    probe = LayerSettings("pixel", args.lr, 1, None, tuple(range(4 * args.filters)), args.image_size,
-                          42, (128.0, 148.0), "none", None)
+    probe = PixelSettings(lr=args.lr, iterations=1, threshold=None, filters=tuple(range(4 * args.filters)),
+                          image_size=args.image_size, seed=42, init=(128.0, 148.0), preprocess="none",
+                          batch_size=None)
     batch = args.batch_size or auto_batch_size(layer, args.image_size, args.filters, on_gpu())
     first = {r.index: r.history[0] for r in pixel_ascent(extractor, probe, batch)}
     alive = [index for index, loss in first.items() if loss > 0][: args.filters]  # dead ones never stop

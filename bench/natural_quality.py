@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from generator.analysis.cross import feature_means
     from generator.methods.pixel import pixel_ascent, to_uint8
-    from generator.build import auto_batch_size, on_gpu
+    from generator.network.device import auto_batch_size, on_gpu
     from generator.network.extractors import truncated
     from generator.network.weights import load_vgg16
     from generator.analysis.cross import high_frequency_share
@@ -111,6 +111,7 @@ def from_site(site: Path) -> int:
 
     print(f"gallery: {site}")
     print(HEADER)
+    runs = json.loads((site / "build.json").read_text())["layers"]  # timings are in the build record, not the data
     for layer in CONV_LAYER_NAMES:
         for method in ("pixel", "natural"):
             path = site / "data" / layer / f"{method}.json"
@@ -123,7 +124,7 @@ def from_site(site: Path) -> int:
                                for f, is_open in zip(filters, opened) if is_open])
             revived = ([is_open for f, is_open in zip(filters, opened) if f.get("revived_at")]
                        if data["settings"].get("revive") else None)
-            print(_row(layer, method, sum(opened), len(filters), hf, data["seconds"], revived))
+            print(_row(layer, method, sum(opened), len(filters), hf, runs[layer][method]["seconds"], revived))
     return 0
 
 

@@ -90,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.manifest)
     if args.command == "build":
         _quiet_tensorflow()
-        from .build import build, summary_table
+        from .build import build
 
         report = build(manifest, args.layers, methods=args.methods, progress=not args.no_progress)
         print(summary_table(report.layers))
@@ -102,6 +102,23 @@ def _run(args: argparse.Namespace) -> int:
         _print_site(render_only(manifest))
         return 0
     return _serve(manifest.site_dir, args.port)
+
+
+def summary_table(reports) -> str:
+    """The build's summary: one row per layer and method, numbers right-aligned."""
+    rows = [("layer", "method", "filters", "dead", "diverged", "mean loss", "seconds", "")]
+    for r in reports:
+        rows.append((r.layer, r.method, str(r.filters), str(r.dead), str(r.diverged),
+                     "—" if r.mean_loss is None else f"{r.mean_loss:,.2f}",
+                     f"{r.seconds:,.1f}", "(cached)" if r.cached else ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [cell.ljust(w) if i in (0, 1, 7) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w if row[i] else " " * w for i, w in enumerate(widths)).rstrip())
+    return "\n".join(lines)
 
 
 def _print_site(report) -> None:

@@ -9,19 +9,19 @@ import pytest
 
 from generator.methods.base import FilterRun
 from generator.methods.pixel import pixel_ascent, start_image, to_uint8
-from generator.config import LayerSettings
+from generator.methods.pixel import PixelSettings
 
 from conftest import with_bias
 
 
-def settings(**overrides) -> LayerSettings:
-    base = dict(method="pixel", lr=2.5, iterations=6, threshold=None, filters=(0, 1, 2),
+def settings(**overrides) -> PixelSettings:
+    base = dict(lr=2.5, iterations=6, threshold=None, filters=(0, 1, 2),
                 image_size=32, seed=42, init=(128.0, 148.0), preprocess="none", batch_size=None)
     base.update(overrides)
-    return LayerSettings(**base)
+    return PixelSettings(**base)
 
 
-def seed_loop(extractor, s: LayerSettings):
+def seed_loop(extractor, s: PixelSettings):
     """The original notebook's loop, as written: eager, one filter at a time, Keras' Adam."""
     import tensorflow as tf
     import keras

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,7 +51,11 @@ def test_public_data_files_follow_the_schema(built):
     assert [r.cached for r in report.layers] == [False, False, False]
     for job in manifest.jobs:
         data = json.loads((folder / "site" / "data" / job.layer / "pixel.json").read_text())
-        assert {"layer", "method", "channels", "settings", "weights", "seconds", "filters"} <= set(data)
+        assert {"layer", "method", "channels", "settings", "weights", "filters"} <= set(data)
+        # how long and where it was computed vary between runs: the build record has them, not the public data
+        assert not {"seconds", "environment"} & set(data)
+        run = json.loads((folder / "site" / "build.json").read_text())["layers"][job.layer]["pixel"]
+        assert run["seconds"] >= 0 and {"tensorflow", "keras", "numpy", "device"} <= set(run["environment"])
         assert data["layer"] == job.layer and data["method"] == "pixel"
         assert data["weights"]["source"] == "random" and len(data["weights"]["sha256"]) == 64
         assert [f["index"] for f in data["filters"]] == list(job.settings.filters)
@@ -139,17 +144,30 @@ def test_site_rerenders_without_recomputing(built):
     assert (folder / "site" / "data" / "block1_conv1" / "pixel.json").read_bytes() == before
 
 
-def test_same_manifest_gives_identical_files(built, tmp_path):
-    folder, _, _ = built
-    other = load_manifest(write_manifest(tmp_path, TINY))
-    build(other, progress=False)
-    for path in sorted((folder / "site" / "images").rglob("*.png")):
-        twin = tmp_path / "site" / path.relative_to(folder / "site")
-        assert twin.read_bytes() == path.read_bytes(), path
-    for path in sorted((folder / "site" / "data").rglob("*.json")):
-        a, b = json.loads(path.read_text()), json.loads((tmp_path / "site" / path.relative_to(folder / "site")).read_text())
-        a.pop("seconds"), b.pop("seconds")
-        assert a == b
+SMALL = """
+model: {weights: random, random_seed: 3}
+output: {site: site, cache: cache}
+defaults: {filters: 3, image_size: 32, iterations: 3, methods: [pixel, natural], natural: {steps: 4, image_size: 32}}
+layers:
+  block1_conv1: {}
+  block2_conv2: {threshold: 0.5, iterations: 6}
+"""
+
+
+def test_same_manifest_gives_identical_files(tmp_path):
+    """Two clean builds in two fresh folders: every file under data/ and images/ has the same bytes."""
+    sites = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        build(load_manifest(write_manifest(tmp_path / name, SMALL)), progress=False)
+        sites.append(tmp_path / name / "site")
+    for folder in ("data", "images"):
+        files = [sorted(p.relative_to(site) for p in (site / folder).rglob("*") if p.is_file()) for site in sites]
+        assert files[0] == files[1]
+        assert {p.suffix for p in files[0]} >= ({".json", ".csv"} if folder == "data" else {".png", ".jpg", ".gif"})
+        for path in files[0]:
+            assert (sites[0] / path).read_bytes() == (sites[1] / path).read_bytes(), path
+    assert all((site / "build.json").is_file() for site in sites)
 
 
 def test_damaged_cache_entry_is_recomputed(built, capsys):
@@ -207,7 +225,8 @@ def test_mixed_precision_is_cached_apart_and_close_to_float32(built, tmp_path):
     assert not any(r.cached for r in report.layers)
     exact = json.loads((folder / "site" / "data" / "block1_conv1" / "pixel.json").read_text())
     mixed = json.loads((tmp_path / "site" / "data" / "block1_conv1" / "pixel.json").read_text())
-    assert mixed["environment"]["precision"] == "mixed"
+    record = json.loads((tmp_path / "site" / "build.json").read_text())
+    assert record["layers"]["block1_conv1"]["pixel"]["environment"]["precision"] == "mixed"
     for a, b in zip(exact["filters"], mixed["filters"]):
         assert b["loss"] == pytest.approx(a["loss"], rel=0.05, abs=0.05)
 
@@ -268,31 +287,38 @@ def test_results_from_before_revive_when_read_as_closed_everywhere():
     from types import SimpleNamespace
 
     from generator.site.context import revived_counts
+    from generator.site.writer import jinja_environment
+
+    closed_as = jinja_environment().get_template("captions.html").module.closed_as  # the words pages use
 
     filters = [SimpleNamespace(revived_at=2, status="ok"), SimpleNamespace(revived_at=None, status="ok")]
     old = SimpleNamespace(settings={"revive": {"at": 2, "top": 0.02, "grid_jitter": True}}, filters=filters)
-    assert revived_counts(old)["closed"] == "closed everywhere"
-    assert revived_counts(old)["count"] == 1 and revived_counts(old)["opened"] == 1
+    assert str(closed_as(revived_counts(old).when)) == "closed everywhere"
+    assert revived_counts(old).count == 1 and revived_counts(old).opened == 1
     new = SimpleNamespace(settings={"revive": {**old.settings["revive"], "when": "closed_on_average"}}, filters=filters)
-    assert revived_counts(new)["closed"].startswith("closed on average")
+    assert str(closed_as(revived_counts(new).when)).startswith("closed on average")
 
 
-def test_entries_without_the_high_frequency_measure_get_it_from_their_images(built, tmp_path):
-    """Older cache entries lack `high_frequency`: loading fills it in from the saved PNGs."""
+def test_an_entry_of_the_previous_cache_format_is_recomputed_quietly(built, tmp_path, capsys):
+    """An outdated entry is not damaged: no warning, the layer is computed again, the data are the same."""
     import shutil
 
-    from generator.analysis.cross import high_frequency_share
-    from generator.store.cache import ResultStore
+    from generator.store.cache import CACHE_FORMAT, ResultStore
 
     folder, _, _ = built
-    cache = tmp_path / "cache"
-    shutil.copytree(folder / "cache", cache)
-    entry = next((cache / "block2_conv2" / "pixel").iterdir())
+    shutil.copytree(folder / "cache", tmp_path / "cache")
+    entry = next((tmp_path / "cache" / "block2_conv2" / "pixel").iterdir())
     record = json.loads((entry / "result.json").read_text())
-    for f in record["result"]["filters"]:
-        del f["high_frequency"]
+    record["cache_format"] = CACHE_FORMAT - 1
     (entry / "result.json").write_text(json.dumps(record))
-    result = ResultStore(cache).load("block2_conv2", "pixel", record["key"])
-    for f in result.filters:
-        image = np.asarray(Image.open(entry / "images" / f"f{f.index:03d}.png").convert("RGB"))
-        assert f.high_frequency == pytest.approx(high_frequency_share(image))
+    assert ResultStore(tmp_path / "cache").load("block2_conv2", "pixel", record["key"]) is None
+    capsys.readouterr()
+    report = build(load_manifest(write_manifest(tmp_path, TINY)), progress=False)
+    assert [r.cached for r in report.layers] == [True, False, True]
+    assert "damaged" not in capsys.readouterr().err
+    rewritten = json.loads((entry / "result.json").read_text())
+    assert rewritten["cache_format"] == CACHE_FORMAT
+    for job in report.layers:
+        path = Path("data") / job.layer / "pixel.json"
+        before, after = (json.loads((site / path).read_text()) for site in (folder / "site", tmp_path / "site"))
+        assert after == before, job.layer

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from generator.architecture import CONV_LAYER_NAMES
-from generator.config import ReviveSpec, load_manifest, parse_manifest
+from generator.config import load_manifest, parse_manifest
+from generator.methods.natural import ReviveSpec
 from generator.errors import ConfigError
 
 from conftest import REPO, write_manifest
@@ -93,8 +94,8 @@ layers:
     assert b.revive is None and "revive" in b.fingerprint() and b.fingerprint() != a.fingerprint()
     assert c.revive == ReviveSpec(at=1, top=0.02, grid_jitter=True)  # true = the built-in defaults, auto at
     assert d.revive.when == "closed" and a.revive.when == "closed_on_average"
-    # `closed` was the only behaviour before `when` existed: its fingerprint (the cache key) is unchanged
-    assert d.fingerprint()["revive"] == {"at": 10, "top": 0.02, "grid_jitter": True}  # a layer's mapping replaces the default one
+    # a layer's mapping replaces the default one (merged onto the built-in defaults, not onto defaults:)
+    assert d.fingerprint()["revive"] == {"at": 10, "top": 0.02, "grid_jitter": True, "when": "closed"}
     assert a.fingerprint()["revive"]["when"] == "closed_on_average"
 
 
@@ -263,3 +264,15 @@ def test_cli_exits_2_with_one_line_and_touches_nothing(tmp_path, capsys, text, m
     assert "Traceback" not in err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert (site / "index.html").read_text() == "previous gallery"
+
+
+def test_methods_share_the_layer_level_filters_and_batch_size(tmp_path):
+    path = write_manifest(tmp_path, """
+defaults: {methods: [pixel, natural], filters: 3, batch_size: 2}
+layers:
+  block1_conv1: {}
+  block2_conv1: {filters: [5, 1]}
+""")
+    jobs = load_manifest(path).jobs
+    assert [(j.settings.method, j.settings.filters, j.settings.batch_size) for j in jobs] == [
+        ("pixel", (0, 1, 2), 2), ("natural", (0, 1, 2), 2), ("pixel", (5, 1), 2), ("natural", (5, 1), 2)]

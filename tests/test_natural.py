@@ -10,11 +10,10 @@ import pytest
 from generator.methods import transforms as tr
 from generator.analysis.cross import high_frequency_share
 from generator.network.inputs import CAFFE_MEAN_BGR
-from generator.config import NaturalSettings, ReviveSpec
-from generator.methods.natural import (
+from generator.methods.natural import NaturalSettings, ReviveSpec, natural_ascent
+from generator.methods.natural_step import objective_model
+from generator.methods.spectral import (
     COLOR_CORRELATION_NORMALIZED,
-    natural_ascent,
-    objective_model,
     spectrum_shape,
     spectrum_to_linear,
     to_rgb,

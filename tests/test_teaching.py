@@ -85,22 +85,28 @@ layers: {block1_conv1: {}, block2_conv1: {}}
 
 
 def test_lessons_numbers_come_from_the_results():
-    def f(index, status, rank, loss):
-        return {"index": index, "status": status, "rank": rank, "reaching": [1] * (rank - 1), "loss": loss,
-                "history": [1.0, loss], "steps": 2, "selectivity": 0.5, "high_frequency": 0.4,
-                "page": f"p{index}", "thumbnail": f"t{index}", "loss_text": str(loss),
-                "activation": loss}
+    from generator.site.records import Counts, FilterView, LayerView, MethodView
 
-    pixel = {"method": "pixel", "filters": [f(0, "dead", 3, 0.0), f(1, "ok", 1, 9.0)], "strongest": 1,
-             "counts": {"ok": 1, "dead": 1, "diverged": 0}, "settings": {"lr": 2.5}}
-    natural = {"method": "natural", "filters": [f(0, "ok", 2, 4.0), f(1, "ok", 1, 5.0)], "strongest": 1,
-               "counts": {"ok": 2, "dead": 0, "diverged": 0}, "settings": {"lr": 0.05}}
-    for m in (pixel, natural):
-        m["by_index"] = {x["index"]: x for x in m["filters"]}
-    layer = {"name": "block1_conv1", "built": True, "methods": [pixel, natural], "primary": pixel,
-             "page": "layers/block1_conv1.html", "channels": 64, "receptive_field": 3}
+    def f(index, status, rank, loss):
+        return FilterView(index=index, loss=loss, loss_text=str(loss), steps=2, stopped_early=False, status=status,
+                          activation=loss, activation_text=str(loss), rank=rank, reaching=(1,) * (rank - 1),
+                          image=f"i{index}", thumbnail=f"t{index}", page=f"p{index}", selectivity=0.5,
+                          history=(1.0, loss), cross=(), snapshots=(), animation=None, high_frequency=0.4,
+                          revived_at=None, reaching_links=())
+
+    def m(name, filters, counts, lr):
+        return MethodView(method=name, title=name, loss_name="loss", pre_relu=False, steps=2, threshold=None,
+                          settings={"lr": lr}, image_size=32, counts=counts, revived=None, mean_loss=None,
+                          mean_loss_text="", seconds=0.0, seconds_text="", filters=tuple(filters),
+                          by_index={x.index: x for x in filters}, strongest=1, data_json="", data_csv="",
+                          environment={}, heatmap="", heatmap_data={})
+
+    pixel = m("pixel", [f(0, "dead", 3, 0.0), f(1, "ok", 1, 9.0)], Counts(ok=1, dead=1, diverged=0), 2.5)
+    natural = m("natural", [f(0, "ok", 2, 4.0), f(1, "ok", 1, 5.0)], Counts(ok=2, dead=0, diverged=0), 0.05)
+    layer = LayerView(name="block1_conv1", planned=("pixel", "natural"), built=True, receptive_field=3, channels=64,
+                      page="layers/block1_conv1.html", methods=(pixel, natural))
     lessons = lessons_context([layer])
-    assert [(r["method"], r["dead"], r["strongest"]) for r in lessons["rows"]] == [("pixel", 1, 1), ("natural", 0, 1)]
-    assert lessons["example"]["filter"]["index"] == 1 and lessons["example"]["last"] == 9.0
-    assert lessons["revived_count"] == 1 and lessons["revived"][0]["index"] == 0
-    assert lessons["depths"]["early"][0]["layer"] == "block1_conv1"
+    assert [(r.method, r.dead, r.strongest) for r in lessons.rows] == [("pixel", 1, 1), ("natural", 0, 1)]
+    assert lessons.example.filter.index == 1 and lessons.example.last == 9.0
+    assert lessons.revived_count == 1 and lessons.revived[0].index == 0
+    assert lessons.depths["early"][0].layer == "block1_conv1"

@@ -64,12 +64,9 @@ class FilterResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FilterResult":
-        optional = ("snapshots", "high_frequency", "revived_at")  # absent from entries of older versions
-        fields = {key: data[key] for key in cls.__dataclass_fields__ if key not in optional}
-        fields["snapshots"] = tuple(data.get("snapshots", ()))
-        fields["high_frequency"] = data.get("high_frequency")
-        fields["revived_at"] = data.get("revived_at")
-        for key in ("history", "reaching", "cross"):
+        """Every field is required: a record missing one is damaged (the cache format says which fields exist)."""
+        fields = {key: data[key] for key in cls.__dataclass_fields__}
+        for key in ("history", "reaching", "cross", "snapshots"):
             fields[key] = tuple(fields[key])
         return cls(**fields)
 

@@ -3,9 +3,9 @@
 What is optimized is not pixels but each image's 2-D Fourier spectrum, scaled so
 that low frequencies dominate (spectral parameterization), mapped through the
 ImageNet colour-correlation square root (decorrelated colour) and a sigmoid into
-RGB in [0, 1]. Every step sees the image through a fresh random pad/jitter/scale/
-rotate (transformation robustness), and the objective is the target map's mean
-*before* the ReLU, so filters that are closed on a grey image still get a gradient.
+RGB in [0, 1] (spectral.py). Every step sees the image through a fresh random
+pad/jitter/scale/rotate (transforms.py), and the objective is the target map's
+mean *before* the ReLU (natural_step.py).
 
 Some maps rise evenly and stall below zero: the mean objective rewards making
 the whole map less negative, not opening it anywhere; others open only a faint
@@ -22,25 +22,105 @@ images that single runs give.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
 from ..architecture import pools_before
-from ..network.inputs import CAFFE_MEAN_BGR
+from ..errors import ConfigError
+from ..config import checks
+from ..config.schema import MethodSettings, key, section
 from . import transforms as tr
-from .adam import adam_update
 from .base import FilterRun, MethodOutput
+from .natural_step import NaturalStep, objective_model
+from .spectral import SPECTRUM_INIT_STD, spectrum_shape, unit_to_uint8
 
-if TYPE_CHECKING:
-    from ..config import NaturalSettings
 
-# ImageNet colour correlation, square root (Lucid's color_correlation_svd_sqrt)
-COLOR_CORRELATION_SVD_SQRT = np.array(
-    [[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]], dtype=np.float32)
-COLOR_CORRELATION_NORMALIZED = (
-    COLOR_CORRELATION_SVD_SQRT / np.max(np.linalg.norm(COLOR_CORRELATION_SVD_SQRT, axis=0)))
-SPECTRUM_INIT_STD = 0.01
+def _revive_at(where: str, value: Any, context: Mapping[str, Any]) -> int:
+    steps = context["steps"]
+    at = max(1, steps // 4) if value == "auto" else value
+    return checks.integer(where, at, low=1, high=steps, what=f"auto or a step number from 1 to steps ({steps})")
+
+
+def _share(where: str, value: Any, context: Mapping[str, Any]) -> float:
+    if not checks.is_number(value) or not 0 < value <= 1:
+        raise ConfigError(
+            f"{where}: expected a share of the map's positions, 0 < top <= 1, got {checks.show(value)}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class ReviveSpec:
+    """A second chance for filters whose map is still closed at step `at` (see `when`).
+
+    Their objective becomes the mean of the strongest `top` share of the map's
+    positions (pre-ReLU): "fire somewhere" instead of "fire everywhere", which a
+    closed map cannot reach by rising evenly. With `grid_jitter` they are only
+    shifted by multiples of the layer's stride (no scale, no rotation): such
+    filters tend to need a pattern in one phase of the pooling grid.
+    """
+
+    at: int = key("auto", _revive_at, "the step after which closed maps are revived; `auto` = a quarter "
+                  "of the steps", "`auto` or a step number")
+    top: float = key(0.02, _share, "revived maps maximize the mean of their strongest `top` share of positions",
+                     "0 < top ≤ 1", python_default=0.02)
+    grid_jitter: bool = key(True, checks.boolean, "revived maps are shifted only by whole steps of the "
+                            "layer's pooling grid (2ⁿ px after n poolings), without scale or rotation",
+                            "`true` / `false`", python_default=True)
+    # closed: the map is closed at every position; closed_on_average: its pre-ReLU mean is <= 0,
+    # which also catches maps that opened only a faint trace (in block2, barely visible gratings)
+    when: str = key("closed_on_average", checks.one_of("closed", "closed_on_average"),
+                    "which maps count as closed, judged on the 8-bit image: `closed_on_average` (pre-ReLU "
+                    "mean ≤ 0, which also catches maps that opened only a faint trace) or `closed` "
+                    "(≤ 0 at every position)", "`closed_on_average` or `closed`", python_default="closed_on_average")
+
+
+def _snapshots(where: str, value: Any, context: Mapping[str, Any]) -> tuple[int, ...]:
+    steps = context["steps"]
+    if value == "auto":
+        value = [max(1, steps // 8), max(1, steps // 2), steps]
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: expected auto or a list of step numbers, got {checks.show(value)}")
+    for step in value:
+        checks.integer(where, step, low=1, high=steps, what=f"step numbers from 1 to steps ({steps})")
+    return tuple(sorted(set(value)))
+
+
+@dataclass(frozen=True)
+class NaturalSettings(MethodSettings):
+    """The natural method's keys, under `natural:` in `defaults` or a layer (merged key by key)."""
+
+    lr: float = key(0.05, checks.positive_number, "Adam's learning rate on the spectrum (the literature: 0.05)",
+                    "number > 0")
+    steps: int = key(256, checks.integer_in(1, 100000, "a positive integer"),
+                     "optimization steps (no loss threshold in this method)", "integer ≥ 1")
+    image_size: int = key(128, checks.image_size, "side of the image in pixels", "32 … 1024")
+    decay_power: float = key(1.0, checks.nonnegative_number, "spectral parameterization: coefficient of "
+                             "frequency f scaled by 1/max(f, 1/size)^decay_power", "number ≥ 0")
+    decorrelate: bool = key(True, checks.boolean, "map the 3 optimized channels to RGB through the ImageNet "
+                            "colour-correlation square root", "`true` / `false`")
+    transforms: tr.TransformSpec | None = key(
+        True, section(tr.TransformSpec), "transformation robustness, a fresh random draw per image per step "
+        "(keys below)", "`false`, `true` or a mapping")
+    snapshots: tuple[int, ...] = key(
+        "auto", _snapshots, "intermediate images kept, to show how the picture forms; `auto` = after an "
+        "eighth, half and all of the steps", "`auto` or a list of step numbers")
+    seed: int = key(0, checks.seed, "start spectrum and transforms; each filter draws from its own stream "
+                    "seeded by (seed, filter)", "integer")
+    objective: str = key("pre_relu", checks.one_of("pre_relu", "post_relu"), "maximize the map's mean before "
+                         "the ReLU (keeps filters that are closed on grey alive) or after it",
+                         "`pre_relu` or `post_relu`")
+    preprocess: str = key("caffe", checks.preprocess, "the model input (VGG16 expects `caffe`)",
+                          "`caffe` or `none`")
+    revive: ReviveSpec | None = key(
+        True, section(ReviveSpec), "a second chance for filters whose map is still closed at step `at` "
+        "(keys below)", "`false`, `true` or a mapping", python_default=None)
+
+    method: ClassVar[str] = "natural"
+
+    @property
+    def max_steps(self) -> int:
+        return self.steps
 
 
 @dataclass
@@ -53,126 +133,7 @@ class NaturalRun(FilterRun):
     def status(self) -> str:
         if not np.all(np.isfinite(self.history)) or (self.image is not None and not np.all(np.isfinite(self.image))):
             return "diverged"
-        return "ok"  # whether the real map opened is decided on the saved image (analysis)
-
-
-def frequency_scale(size: int, decay_power: float) -> np.ndarray:
-    """1 / max(f, 1/size)^decay_power * sqrt(size*size) for the rfft2d grid (size, size//2 + 1)."""
-    fy = np.fft.fftfreq(size)[:, None]
-    fx = np.fft.rfftfreq(size)[None, :]
-    freqs = np.sqrt(fx * fx + fy * fy)
-    scale = 1.0 / np.maximum(freqs, 1.0 / size) ** decay_power
-    return (scale * np.sqrt(size * size)).astype(np.float32)
-
-
-def spectrum_shape(size: int) -> tuple[int, int, int, int]:
-    """Per image: 3 channels x rfft2d grid x (real, imaginary)."""
-    return (3, size, size // 2 + 1, 2)
-
-
-def spectrum_to_linear(spectrum, scale, size: int):
-    """(B, 3, size, size//2+1, 2) spectrum -> (B, size, size, 3) image before colour and sigmoid."""
-    import tensorflow as tf
-
-    complex_spectrum = tf.complex(spectrum[..., 0], spectrum[..., 1]) * tf.cast(scale, tf.complex64)
-    image = tf.signal.irfft2d(complex_spectrum, fft_length=[size, size])  # (B, 3, size, size)
-    image = tf.transpose(image, [0, 2, 3, 1])
-    return image / 4.0
-
-
-def to_rgb(linear, decorrelate: bool):
-    """Decorrelated colour (optional) then sigmoid: RGB in [0, 1]; zero maps to mid-grey."""
-    import tensorflow as tf
-
-    if decorrelate:
-        linear = tf.einsum("bhwc,dc->bhwd", linear, tf.constant(COLOR_CORRELATION_NORMALIZED))
-    return tf.sigmoid(linear)
-
-
-def objective_model(vgg, layer: str, objective: str) -> Callable:
-    """A callable image -> the target layer's maps, pre-ReLU (default) or post-ReLU."""
-    import keras
-    import tensorflow as tf
-
-    conv = vgg.get_layer(layer)
-    if objective == "post_relu":
-        return keras.Model(vgg.inputs, conv.output)
-    below = keras.Model(vgg.inputs, conv.input) if layer != "block1_conv1" else (lambda x, training=False: x)
-
-    def pre_relu(x, training=False):
-        features = below(x, training=training)
-        kernel, bias = (tf.cast(w, features.dtype) for w in (conv.kernel, conv.bias))  # bfloat16 under `mixed`
-        return tf.nn.conv2d(features, kernel, strides=1, padding="SAME") + bias
-
-    return pre_relu
-
-
-def caffe_from_unit(rgb):
-    """RGB in [0, 1] -> VGG16's caffe input (0-255, BGR, ImageNet mean removed)."""
-    import tensorflow as tf
-
-    return rgb[..., ::-1] * 255.0 - tf.constant(CAFFE_MEAN_BGR, tf.float32)
-
-
-def make_natural_step(model, settings: NaturalSettings):
-    import tensorflow as tf
-
-    size = settings.image_size
-    scale = tf.constant(frequency_scale(size, settings.decay_power))
-    spec = settings.transforms
-    out_size = spec.output_size(size) if spec is not None else size
-    lr = tf.constant(settings.lr, tf.float32)
-    spectrum_spec = tf.TensorSpec([None, *spectrum_shape(size)], tf.float32)
-    batch_spec = tf.TensorSpec([None], tf.int32)
-
-    def model_input(rgb):
-        return caffe_from_unit(rgb) if settings.preprocess == "caffe" else rgb * 255.0
-
-    def target_maps(rgb, targets):
-        """(B, H*W): each image's own target map, flattened."""
-        maps = tf.cast(model(model_input(rgb), training=False), tf.float32)
-        own = tf.gather(maps, targets, axis=3, batch_dims=1)
-        return tf.reshape(own, [-1, own.shape[1] * own.shape[2]])  # static: the canvas size is fixed
-
-    def objective(flat, revived):
-        """The map's mean; for revived filters the mean of its strongest `top` share of positions."""
-        mean = tf.reduce_mean(flat, axis=1)
-        if settings.revive is None:
-            return mean
-        k = max(1, round(settings.revive.top * flat.shape[1]))
-        strongest = tf.reduce_mean(tf.math.top_k(flat, k).values, axis=1)
-        return tf.where(revived, strongest, mean)
-
-    @tf.function(input_signature=[spectrum_spec, spectrum_spec, spectrum_spec, batch_spec,
-                                  tf.TensorSpec([], tf.float32), tf.TensorSpec([None, 8], tf.float32),
-                                  tf.TensorSpec([None], tf.bool)],
-                 reduce_retracing=True)
-    def step(spectrum, m, v, targets, t, params, revived):
-        with tf.GradientTape() as tape:
-            tape.watch(spectrum)
-            rgb = to_rgb(spectrum_to_linear(spectrum, scale, size), settings.decorrelate)
-            if spec is not None:
-                rgb = tr.apply(rgb, params, out_size)
-            loss = objective(target_maps(rgb, targets), revived)
-            total = tf.reduce_sum(loss)
-        grad = -tape.gradient(total, spectrum)
-        spectrum, m, v = adam_update(spectrum, m, v, grad, lr, t)
-        return spectrum, m, v, loss, tf.reduce_max(tf.abs(grad), axis=[1, 2, 3, 4])
-
-    @tf.function(input_signature=[spectrum_spec])
-    def render(spectrum):
-        return to_rgb(spectrum_to_linear(spectrum, scale, size), settings.decorrelate)
-
-    @tf.function(input_signature=[spectrum_spec, batch_spec])
-    def closed(spectrum, targets):
-        """Whether each image, as it would be saved (8-bit), leaves its map closed (see ReviveSpec.when)."""
-        saved = tf.round(tf.clip_by_value(render(spectrum), 0.0, 1.0) * 255.0) / 255.0
-        flat = target_maps(saved, targets)
-        if settings.revive is not None and settings.revive.when == "closed_on_average":
-            return tf.reduce_mean(flat, axis=1) <= 0.0
-        return tf.reduce_max(flat, axis=1) <= 0.0
-
-    return step, render, closed
+        return "ok"  # whether the real map opened is decided on the saved image (NaturalMethod.status)
 
 
 def filter_rng(seed: int, index: int) -> np.random.Generator:
@@ -183,61 +144,61 @@ def filter_rng(seed: int, index: int) -> np.random.Generator:
 def natural_ascent(vgg, layer: str, settings: NaturalSettings, batch_size: int,
                    on_steps: Callable[[int], None] | None = None) -> list[NaturalRun]:
     """Optimize one image per filter; all filters run `settings.steps` steps (no threshold)."""
-    import tensorflow as tf
-
-    model = objective_model(vgg, layer, settings.objective)
-    step, render, closed = make_natural_step(model, settings)
-    size = settings.image_size
-    revive = settings.revive
+    compiled = NaturalStep(objective_model(vgg, layer, settings.objective), settings)
     stride = 2 ** pools_before(layer)
-    runs = []
     filters = list(settings.filters)
+    runs: list[NaturalRun] = []
     for begin in range(0, len(filters), batch_size):
         chunk = [NaturalRun(index=i) for i in filters[begin:begin + batch_size]]
-        rngs = [filter_rng(settings.seed, run.index) for run in chunk]
-        spectrum = tf.constant(np.stack([
-            (rng.standard_normal(spectrum_shape(size)) * SPECTRUM_INIT_STD).astype(np.float32) for rng in rngs]))
-        m = tf.zeros_like(spectrum)
-        v = tf.zeros_like(spectrum)
-        targets = tf.constant([run.index for run in chunk], tf.int32)
-        revived = np.zeros(len(chunk), bool)
-        for number in range(1, settings.steps + 1):
-            params = np.stack([_draw(rng, settings, size, stride, on_grid) for rng, on_grid in zip(rngs, revived)])
-            spectrum, m, v, loss, max_abs_grad = step(spectrum, m, v, targets, tf.constant(float(number)),
-                                                      tf.constant(params), tf.constant(revived))
-            if revive is not None and number == revive.at and number < settings.steps:
-                revived = closed(spectrum, targets).numpy()
-                for slot, run in enumerate(chunk):
-                    if revived[slot]:
-                        run.revived_at = number
-            loss, max_abs_grad = loss.numpy(), max_abs_grad.numpy()
-            for slot, run in enumerate(chunk):
-                run.history.append(float(loss[slot]))
-                run.max_abs_grad = max(run.max_abs_grad, float(max_abs_grad[slot]))
-            if number in settings.snapshots or number == settings.steps:
-                images = render(spectrum).numpy()
-                for slot, run in enumerate(chunk):
-                    if number in settings.snapshots:
-                        run.snapshots[number] = images[slot]
-                    if number == settings.steps:
-                        run.image = images[slot]
-            if on_steps:
-                on_steps(len(chunk))
+        _optimize(compiled, chunk, settings, stride, on_steps)
         runs.extend(chunk)
     return runs
 
 
-def _draw(rng: np.random.Generator, settings: NaturalSettings, size: int, stride: int, revived: bool) -> np.ndarray:
+def _optimize(compiled: NaturalStep, chunk: list[NaturalRun], settings: NaturalSettings, stride: int,
+              on_steps: Callable[[int], None] | None) -> None:
+    """Run every step for one batch of filters, recording into their runs."""
+    import tensorflow as tf
+
+    rngs = [filter_rng(settings.seed, run.index) for run in chunk]
+    spectrum = tf.constant(np.stack([
+        (rng.standard_normal(spectrum_shape(settings.image_size)) * SPECTRUM_INIT_STD).astype(np.float32)
+        for rng in rngs]))
+    m = v = tf.zeros_like(spectrum)
+    targets = tf.constant([run.index for run in chunk], tf.int32)
+    revived = np.zeros(len(chunk), bool)
+    for number in range(1, settings.steps + 1):
+        params = np.stack([_draw(rng, settings, stride, on_grid) for rng, on_grid in zip(rngs, revived)])
+        spectrum, m, v, loss, max_abs_grad = compiled.step(spectrum, m, v, targets, tf.constant(float(number)),
+                                                           tf.constant(params), tf.constant(revived))
+        if settings.revive is not None and number == settings.revive.at and number < settings.steps:
+            revived = compiled.closed(spectrum, targets).numpy()
+            for run in (run for run, closed in zip(chunk, revived) if closed):
+                run.revived_at = number
+        for run, value, grad in zip(chunk, loss.numpy(), max_abs_grad.numpy()):
+            run.history.append(float(value))
+            run.max_abs_grad = max(run.max_abs_grad, float(grad))
+        if number in settings.snapshots or number == settings.steps:
+            _keep_images(compiled.render(spectrum).numpy(), chunk, number, settings)
+        if on_steps:
+            on_steps(len(chunk))
+
+
+def _keep_images(images: np.ndarray, chunk: list[NaturalRun], number: int, settings: NaturalSettings) -> None:
+    for image, run in zip(images, chunk):
+        if number in settings.snapshots:
+            run.snapshots[number] = image
+        if number == settings.steps:
+            run.image = image
+
+
+def _draw(rng: np.random.Generator, settings: NaturalSettings, stride: int, revived: bool) -> np.ndarray:
     """This step's transform for one image: the full random draw, or a grid shift once revived."""
     if settings.transforms is None:
         return np.array(tr.IDENTITY, np.float32)
     if revived and settings.revive is not None and settings.revive.grid_jitter:
-        return tr.draw_on_grid(rng, settings.transforms, size, stride)
-    return tr.draw(rng, settings.transforms, size)
-
-
-def unit_to_uint8(rgb: np.ndarray) -> np.ndarray:
-    return np.clip(np.nan_to_num(rgb, nan=0.5) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return tr.draw_on_grid(rng, settings.transforms, settings.image_size, stride)
+    return tr.draw(rng, settings.transforms, settings.image_size)
 
 
 class NaturalMethod:
@@ -246,16 +207,11 @@ class NaturalMethod:
     name = "natural"
     title = "natural (spectral, robust)"
     section = "natural"
+    settings_class = NaturalSettings
     loss_name = "objective"
     steps_key = "steps"
 
-    @property
-    def settings_class(self) -> type:
-        from ..config import NaturalSettings
-
-        return NaturalSettings
-
-    def run(self, vgg, layer: str, settings: "NaturalSettings", batch_size: int,
+    def run(self, vgg, layer: str, settings: NaturalSettings, batch_size: int,
             on_steps: Callable[[int], None] | None = None) -> MethodOutput:
         runs = natural_ascent(vgg, layer, settings, batch_size, on_steps)
         images = np.stack([unit_to_uint8(run.image) for run in runs])

@@ -1,6 +1,6 @@
-"""The seed's "pixel" method, batched: gradient ascent on raw pixels with Adam.
+"""The original write-up's "pixel" method, batched: gradient ascent on raw pixels with Adam.
 
-Semantics (DESIGN.md §1), per filter k:
+Semantics (the original write-up's, reproduced exactly), per filter k:
   x0   = the same start image for every filter (np.random.seed(seed); random * (high-low) + low)
   step = loss = mean(model(x)[..., k]); x <- Adam(x, -d loss/dx)
   stop = after the update of a step whose (pre-update) loss >= threshold, or after
@@ -16,16 +16,47 @@ its place, so early stopping really shrinks the remaining work.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass
+from typing import Callable, ClassVar
 
 import numpy as np
 
+from ..config import checks
+from ..config.schema import MethodSettings, key
 from ..network.inputs import preprocess_fn
 from .adam import adam_update
 from .base import FilterRun, MethodOutput
 
-if TYPE_CHECKING:
-    from ..config import LayerSettings
+
+
+@dataclass(frozen=True)
+class PixelSettings(MethodSettings):
+    """The pixel method's keys: they sit at the layer level of the manifest, as in the original."""
+
+    lr: float = key(2.5, checks.positive_number, "Adam's learning rate", "number > 0")
+    iterations: int = key(20, checks.integer_in(1, None, "a positive integer"),
+                          "steps per filter (at most, with a threshold)", "integer ≥ 1")
+    threshold: float | None = key(
+        None, checks.positive_number_or_null,
+        "stop a filter after the step whose loss (before that step's update) reaches it; "
+        "its reported loss is that step's", "number > 0 or `null`")
+    image_size: int = key(224, checks.image_size, "side of the square image in pixels "
+                          "(32 = the least VGG16's five poolings allow)", "32 … 1024")
+    seed: int = key(42, checks.seed, "`np.random.seed(seed)` before drawing the start image; "
+                    "every filter starts from the same image", "integer")
+    init: tuple[float, float] = key(
+        [128, 148], checks.init_range,
+        "start image = uniform noise in [low, high) (the original: `random * 20 + 128`)", "`[low, high]`")
+    preprocess: str = key(
+        "none", checks.preprocess, "`none` feeds raw 0–255 pixels, as the original does; `caffe` applies "
+        "VGG16's own preprocessing (RGB→BGR, minus the ImageNet mean)", "`none` or `caffe`")
+
+    method: ClassVar[str] = "pixel"
+
+    @property
+    def max_steps(self) -> int:
+        return self.iterations
+
 
 # Steps after which the picture is kept, to show how it forms (recorded only, never changes the result).
 SNAPSHOT_STEPS = (1, 3, 10)
@@ -75,7 +106,7 @@ def make_pixel_step(extractor, preprocess: str, lr: float, image_size: int):
 
 def pixel_ascent(
     extractor,
-    settings: LayerSettings,
+    settings: PixelSettings,
     batch_size: int,
     on_steps: Callable[[int], None] | None = None,
 ) -> list[FilterRun]:
@@ -145,16 +176,11 @@ class PixelMethod:
     name = "pixel"
     title = "pixel (the original)"
     section = None  # its keys (lr, iterations, ...) sit at the layer level, as in the original manifest
+    settings_class = PixelSettings
     loss_name = "loss"
     steps_key = "iterations"
 
-    @property
-    def settings_class(self) -> type:
-        from ..config import LayerSettings
-
-        return LayerSettings
-
-    def run(self, vgg, layer: str, settings: "LayerSettings", batch_size: int,
+    def run(self, vgg, layer: str, settings: PixelSettings, batch_size: int,
             on_steps: Callable[[int], None] | None = None) -> MethodOutput:
         from ..network.extractors import truncated
 

@@ -13,14 +13,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import checks
+from ..config.schema import key
+
+PIXELS = checks.integer_in(0, 64, "an integer from 0 to 64 pixels")
+
+
+def _scale_range(where: str, value, context) -> tuple[float, float]:
+    return checks.pair(where, value, lambda low, high: 0 < low <= high <= 4,
+                       "[low, high] with 0 < low <= high <= 4")
+
 
 @dataclass(frozen=True)
 class TransformSpec:
-    pad: int = 12
-    jitter: int = 8
-    scale: tuple[float, float] = (0.9, 1.1)  # drawn from low..high in steps of 0.02
-    rotate: int = 10  # degrees: drawn from -rotate..rotate (with extra weight on 0, as in Lucid)
-    jitter_after: int = 4
+    """The natural method's `transforms:` keys."""
+
+    pad: int = key(12, PIXELS, "pad with grey 0.5 (px)", "0 … 64", python_default=12)
+    jitter: int = key(8, PIXELS, "random shift (px)", "0 … 64", python_default=8)
+    scale: tuple[float, float] = key([0.9, 1.1], _scale_range, "random zoom, drawn in steps of 0.02",
+                                     "`[low, high]`", python_default=(0.9, 1.1))
+    rotate: int = key(10, checks.integer_in(0, 180, "an integer from 0 to 180 degrees"),
+                      "random rotation, ± degrees (0 drawn more often, as in Lucid)", "0 … 180", python_default=10)
+    jitter_after: int = key(4, PIXELS, "a second random shift (px)", "0 … 64", python_default=4)
 
     def output_size(self, image_size: int) -> int:
         return image_size + 2 * self.pad - self.jitter - self.jitter_after

@@ -1,16 +1,17 @@
 """Charts drawn at build time: inline SVG line and bar charts, and the cross-activation heatmap image.
 
-Only numbers and fixed labels go into the SVG text, so it is safe to insert
-unescaped; labels that come from data are escaped anyway.
+The templates call the chart functions and pass every title and axis label, so the
+words stay in the templates. Those texts are escaped here unless they are already
+markup (a caption macro's output), so the SVG can be inserted as it is.
 """
 
 from __future__ import annotations
 
 import math
-from html import escape
+from typing import Callable, Sequence
 
 import numpy as np
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 WIDTH, HEIGHT = 640, 260
 MARGIN = dict(left=64, right=16, top=16, bottom=44)
@@ -43,7 +44,8 @@ def _label(value: float) -> str:
     return f"{value:.2g}"
 
 
-def _frame(title: str, x_label: str, y_label: str, y_ticks: list[float], y_of, x_ticks, x_of) -> list[str]:
+def _frame(title: str, x_label: str, y_label: str, y_ticks: list[float], y_of: Callable[[float], float],
+           x_ticks: list[float], x_of: Callable[[float], float]) -> list[str]:
     left, bottom = MARGIN["left"], HEIGHT - MARGIN["bottom"]
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
@@ -66,7 +68,7 @@ def _frame(title: str, x_label: str, y_label: str, y_ticks: list[float], y_of, x
     return parts
 
 
-def line_chart(values: list[float | None], title: str, x_label: str = "step", y_label: str = "loss",
+def line_chart(values: Sequence[float | None], title: str, x_label: str, y_label: str,
                threshold: float | None = None, marker: tuple[int, str] | None = None) -> Markup:
     """Loss curve: step (1-based) -> value; missing (non-finite) values break the line.
 
@@ -103,28 +105,30 @@ def line_chart(values: list[float | None], title: str, x_label: str = "step", y_
                      'class="threshold"/>')
         parts.append(f'<text x="{x + 4:.1f}" y="{MARGIN["top"] + 12}" class="threshold-label">'
                      f'{escape(marker[1])}</text>')
-    segment: list[str] = []
-    segments = []
-    for step, value in enumerate(values, start=1):
-        if value is None:
-            if segment:
-                segments.append(segment)
-            segment = []
-        else:
-            segment.append(f"{x_of(step):.1f},{y_of(value):.1f}")
-    if segment:
-        segments.append(segment)
-    for points in segments:
-        parts.append(f'<polyline points="{" ".join(points)}" class="series"/>')
-        if len(points) == 1:
-            x, y = points[0].split(",")
-            parts.append(f'<circle cx="{x}" cy="{y}" r="3" class="series-dot"/>')
+    parts += _series(values, x_of, y_of)
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def bar_chart(values: list[float | None], target: int, title: str,
-              x_label: str = "feature map", y_label: str = "mean activation") -> Markup:
+def _series(values: Sequence[float | None], x_of: Callable[[float], float],
+            y_of: Callable[[float], float]) -> list[str]:
+    """The curve as polylines, broken where a value is missing; a lone point is drawn as a dot."""
+    segments: list[list[str]] = [[]]
+    for step, value in enumerate(values, start=1):
+        if value is None:
+            segments.append([])
+        else:
+            segments[-1].append(f"{x_of(step):.1f},{y_of(value):.1f}")
+    parts = []
+    for points in (segment for segment in segments if segment):
+        parts.append(f'<polyline points="{" ".join(points)}" class="series"/>')
+        if len(points) == 1:
+            x, y = points[0].split(",")
+            parts.append(f'<circle cx="{x}" cy="{y}" r="3" class="series-dot"/>')
+    return parts
+
+
+def bar_chart(values: Sequence[float | None], target: int, title: str, x_label: str, y_label: str) -> Markup:
     """All C feature-map means of one image; the target bar and its level are highlighted."""
     clean = [0.0 if v is None else v for v in values]
     high = max(clean + [1e-9])

@@ -1,149 +1,17 @@
-"""The teaching pages' context: weight statistics, sample images, and the numbers the lessons quote.
+"""The numbers the six lessons quote, read off this gallery's own layer records.
 
-Read off this gallery's own results (the layer contexts of `context.py`), so each lesson speaks
-of the images the student is looking at.
+One function per lesson, so each lesson speaks of the images the student is looking at.
+Lessons that compare methods use the layer's method order: the first method is the
+reference (the original experiment), later ones are compared with it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Sequence
 
 import numpy as np
 
-from .charts import bar_chart
-from .context import filter_page
-
-def weights_context(summary: dict | None, layers: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """block1_conv1's kernels (linked to their filters) and per-layer kernel statistics."""
-    if summary is None:
-        return None
-    first = next((layer for layer in layers if layer["name"] == "block1_conv1" and layer["built"]), None)
-    shown = {item["index"] for item in first["filter_pages"]} if first else set()
-    kernels = [{
-        "index": k,
-        "image": f"images/weights/k{k:02d}.png",
-        "page": filter_page("block1_conv1", k) if k in shown else None,
-        "thumbnails": [m["by_index"][k]["thumbnail"] for m in first["methods"] if k in m["by_index"]] if first else [],
-    } for k in range(len(summary["block1_conv1"]))]
-    stats = []
-    for name, data in summary["layers"].items():
-        norms = np.asarray(data["norm"])
-        bias = np.asarray(data["bias"])
-        stats.append({
-            "name": name,
-            "in_channels": data["in_channels"],
-            "channels": data["channels"],
-            "norm_min": float(norms.min()), "norm_median": float(np.median(norms)), "norm_max": float(norms.max()),
-            "bias_mean": float(bias.mean()), "bias_negative": int((bias < 0).sum()),
-            "chart": bar_chart(data["norm"], -1, f"L2 norm of each of the {data['channels']} kernels of {name}",
-                               x_label="output channel (filter)", y_label="kernel norm"),
-        })
-    return {"kernels": kernels, "stats": stats}
-
-
-def samples_context(samples: list[dict], layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each sample image: per layer its 64 feature maps, their means, the strongest maps and the
-    generated images whose cross-activation profile is closest to the sample's."""
-    from ..analysis.teaching import most_similar
-
-    by_name = {layer["name"]: layer for layer in layers}
-    out = []
-    for sample in samples:
-        entry = {"name": sample["name"], "page": f"samples/{sample['name']}.html",
-                 "image": f"samples/{sample['name']}/sample.png", "layers": []}
-        for name, data in sample["layers"].items():
-            layer = by_name.get(name)
-            primary = layer["primary"] if layer and layer["built"] else None
-            def link(k: int) -> dict[str, Any]:
-                f = primary["by_index"].get(k) if primary else None
-                return {"index": k, "mean": data["means"][k], "page": f["page"] if f else None,
-                        "thumbnail": f["thumbnail"] if f else None}
-            similar = most_similar(data["means"], primary["filters"]) if primary else []
-            entry["layers"].append({
-                "name": name,
-                "sheet": f"samples/{sample['name']}/{name}.png",
-                "shown": min(64, len(data["means"])),
-                "means": [round(v, 2) for v in data["means"][:64]],
-                "strongest": [link(k) for k in data["strongest"]],
-                "similar": [link(k) for k in similar],
-            })
-        out.append(entry)
-    return out
-
-
-def _median(values: list[float]) -> float | None:
-    return float(np.median(values)) if values else None
-
-
-def lessons_context(layers: list[dict[str, Any]]) -> dict[str, Any]:
-    """The numbers the lessons quote, read off this gallery's own results."""
-    built = [layer for layer in layers if layer["built"]]
-    rows = []
-    for layer in built:
-        for m in layer["methods"]:
-            ok = [f for f in m["filters"] if f["status"] == "ok"]
-            rows.append({
-                "layer": layer["name"], "method": m["method"], "page": layer["page"], "filters": len(m["filters"]),
-                "strongest": m["strongest"], "dead": m["counts"]["dead"], "ok": m["counts"]["ok"],
-                "median_rank": _median([f["rank"] for f in ok]),
-                "median_reaching": _median([len(f["reaching"]) for f in ok]),
-                "high_frequency": _median([f["high_frequency"] for f in ok if f["high_frequency"] is not None]),
-                "receptive_field": layer["receptive_field"],
-                "revived": m.get("revived"),
-            })
-    example = None  # lesson 1: the strongest filter of the first built layer
-    if built:
-        m = built[0]["primary"]
-        ok = [f for f in m["filters"] if f["status"] == "ok" and f["loss"] is not None]
-        if ok:
-            f = max(ok, key=lambda f: f["loss"])
-            example = {"layer": built[0]["name"], "method": m["method"], "settings": m["settings"], "filter": f,
-                       "first": f["history"][0], "last": f["history"][-1]}
-    rivals = []  # lesson 2: the most and the least specific images
-    for layer in built:
-        m = layer["primary"]
-        ok = [f for f in m["filters"] if f["status"] == "ok" and (f["activation"] or 0) > 0]
-        # only images that really drive their map: a barely-opened filter has "rivals" by default
-        typical = _median([f["activation"] for f in ok]) or 0.0
-        for f in ok:
-            if f["activation"] >= typical:
-                rivals.append({"layer": layer["name"], "channels": layer["channels"], **f})
-    revived = []  # lessons 3 and 4: dead (or noisy) with pixels, alive with the natural method
-    pairs = []
-    for layer in built:
-        methods = {m["method"]: m for m in layer["methods"]}
-        if "pixel" in methods and "natural" in methods:
-            for index, f in methods["pixel"]["by_index"].items():
-                g = methods["natural"]["by_index"].get(index)
-                if g is None:
-                    continue
-                pair = {"layer": layer["name"], "index": index, "pixel": f, "natural": g}
-                pairs.append(pair)
-                if f["status"] == "dead" and g["status"] == "ok":
-                    revived.append(pair)
-    by_block: dict[str, list] = {"early": [], "middle": [], "deep": []}
-    for layer in built:
-        block = int(layer["name"][5])
-        depth = "early" if block <= 2 else ("middle" if block <= 3 else "deep")
-        m = next((m for m in layer["methods"] if m["method"] == "natural"), layer["primary"])
-        ok = [f for f in m["filters"] if f["status"] == "ok" and f["selectivity"] is not None]
-        best = sorted(ok, key=lambda f: -f["selectivity"])[:4]
-        if best:
-            by_block[depth].append({"layer": layer["name"], "method": m["method"], "filters": best,
-                                    "receptive_field": layer["receptive_field"]})
-    rivals.sort(key=lambda f: (len(f["reaching"]), f["rank"]))
-    return {
-        "rows": rows,
-        "example": example,
-        "specific": rivals[:4],
-        "unspecific": rivals[::-1][:4],
-        "revived": revived[:8],
-        "revived_count": len(revived),
-        "pairs": pairs[:6],
-        "depths": by_block,
-        "layers_built": len(built),
-    }
-
+from .records import (DepthGroup, Example, FieldRow, FilterView, LayerView, LessonRow, LessonsView, Pair, Rival)
 
 LESSONS = (
     ("01-activation-maximization", "What activation maximization is"),
@@ -153,3 +21,109 @@ LESSONS = (
     ("05-receptive-fields", "How receptive fields grow with depth"),
     ("06-what-layers-see", "What early, middle and deep layers respond to"),
 )
+INPUT_SIZE = 224  # the ImageNet input side that lesson 5 measures receptive fields against
+
+
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def _ok(filters: Sequence[FilterView]) -> list[FilterView]:
+    return [f for f in filters if f.status == "ok"]
+
+
+def layer_rows(built: Sequence[LayerView]) -> tuple[LessonRow, ...]:
+    """Lessons 2 to 4's table: per layer and method, its counts and medians over the filters that opened."""
+    return tuple(LessonRow(
+        layer=layer.name, method=m.method, page=layer.page, filters=len(m.filters), strongest=m.strongest,
+        dead=m.counts.dead, ok=m.counts.ok,
+        median_rank=_median([f.rank for f in _ok(m.filters)]),
+        median_reaching=_median([len(f.reaching) for f in _ok(m.filters)]),
+        high_frequency=_median([f.high_frequency for f in _ok(m.filters) if f.high_frequency is not None]),
+        receptive_field=layer.receptive_field, revived=m.revived,
+    ) for layer in built for m in layer.methods)
+
+
+def activation_maximization(built: Sequence[LayerView]) -> Example | None:
+    """Lesson 1: the strongest filter of the first built layer, and how far its loss climbed."""
+    if not built:
+        return None
+    m = built[0].methods[0]
+    ok = [f for f in _ok(m.filters) if f.loss is not None]
+    if not ok:
+        return None
+    f = max(ok, key=lambda f: f.loss)
+    return Example(layer=built[0].name, method=m.method, settings=m.settings, filter=f,
+                   first=f.history[0], last=f.history[-1])
+
+
+def cross_activation(built: Sequence[LayerView]) -> tuple[tuple[Rival, ...], tuple[Rival, ...]]:
+    """Lesson 2: the most and the least specific images (fewest and most rival maps)."""
+    rivals = []
+    for layer in built:
+        ok = [f for f in _ok(layer.methods[0].filters) if (f.activation or 0) > 0]
+        # only images that really drive their map: a barely-opened filter has "rivals" by default
+        typical = _median([f.activation for f in ok]) or 0.0
+        rivals += [Rival(layer.name, layer.channels, f) for f in ok if f.activation >= typical]
+    rivals.sort(key=lambda r: (len(r.filter.reaching), r.filter.rank))
+    return tuple(rivals[:4]), tuple(rivals[::-1][:4])
+
+
+def _pairs(built: Sequence[LayerView]) -> list[Pair]:
+    """Each filter with the reference method beside the same filter with each later method."""
+    pairs = []
+    for layer in built:
+        reference = layer.methods[0]
+        for compared in layer.methods[1:]:
+            pairs += [Pair(layer.name, index, reference.method, compared.method, f, compared.by_index[index])
+                      for index, f in reference.by_index.items() if index in compared.by_index]
+    return pairs
+
+
+def dead_filters(built: Sequence[LayerView]) -> list[Pair]:
+    """Lesson 3: filters dead with the reference method and alive with a later one."""
+    return [p for p in _pairs(built) if p.reference.status == "dead" and p.compared.status == "ok"]
+
+
+def pixel_versus_natural(built: Sequence[LayerView]) -> tuple[Pair, ...]:
+    """Lesson 4: the first few filters side by side."""
+    return tuple(_pairs(built)[:6])
+
+
+def receptive_fields(layers: Sequence[LayerView]) -> tuple[FieldRow, ...]:
+    """Lesson 5: every layer's receptive field and its share of the input."""
+    return tuple(FieldRow(layer.name, layer.page if layer.built else None, layer.receptive_field,
+                          100 * min(layer.receptive_field, INPUT_SIZE) / INPUT_SIZE) for layer in layers)
+
+
+def what_layers_see(built: Sequence[LayerView]) -> dict[str, tuple[DepthGroup, ...]]:
+    """Lesson 6: per depth, each layer's most selective images, from its last method (the most readable)."""
+    by_depth: dict[str, list[DepthGroup]] = {"early": [], "middle": [], "deep": []}
+    for layer in built:
+        block = int(layer.name[5])  # blockN_convM
+        depth = "early" if block <= 2 else ("middle" if block <= 3 else "deep")
+        m = layer.methods[-1]
+        ok = [f for f in _ok(m.filters) if f.selectivity is not None]
+        best = sorted(ok, key=lambda f: -f.selectivity)[:4]
+        if best:
+            by_depth[depth].append(DepthGroup(layer.name, layer.page, m.method, tuple(best), layer.receptive_field))
+    return {depth: tuple(groups) for depth, groups in by_depth.items()}
+
+
+def lessons_context(layers: Sequence[LayerView]) -> LessonsView:
+    """The numbers the lessons quote, read off this gallery's own results."""
+    built = [layer for layer in layers if layer.built]
+    specific, unspecific = cross_activation(built)
+    revived = dead_filters(built)
+    return LessonsView(
+        rows=layer_rows(built),
+        example=activation_maximization(built),
+        specific=specific,
+        unspecific=unspecific,
+        revived=tuple(revived[:8]),
+        revived_count=len(revived),
+        pairs=pixel_versus_natural(built),
+        receptive_fields=receptive_fields(layers),
+        depths=what_layers_see(built),
+        layers_built=len(built),
+    )

@@ -1,12 +1,15 @@
-"""Exclusive locks: a second build on the same cache or output folder is refused, not queued."""
+"""Folder guards, checked before a build writes: an exclusive lock per folder, and a write probe."""
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import tempfile
 from pathlib import Path
+from typing import IO
 
 from ..errors import OutputError
+from .names import WRITE_PROBE
 
 
 class BuildLock:
@@ -18,7 +21,7 @@ class BuildLock:
     def __init__(self, path: Path, what: str):
         self.path = path
         self.what = what
-        self.handle = None
+        self.handle: IO[str] | None = None
 
     def __enter__(self) -> "BuildLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,3 +42,17 @@ class BuildLock:
         if self.handle:
             fcntl.flock(self.handle, fcntl.LOCK_UN)
             self.handle.close()
+
+
+def ensure_writable(folder: Path, setting: str = "output.cache") -> None:
+    """Create `folder` and write a probe file in it, so a bad `setting` fails before minutes of computing."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=WRITE_PROBE)
+        probe.close()
+    except FileExistsError:
+        raise OutputError(f"{setting}: {folder} is a file; point {setting} at a folder") from None
+    except OSError as error:
+        raise OutputError(
+            f"{setting}: cannot write to {folder} ({error.strerror}); choose a writable folder in {setting}"
+        ) from None

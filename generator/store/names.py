@@ -8,6 +8,11 @@ folder level), so the site works from file://, a local server or a sub-path.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # names only: no import of the results at run time
+    from ..analysis.results import LayerResult
+
 # --------------------------------------------------------------------------- cache entries
 
 RESULT_FILE = "result.json"  # an entry's record: the result, its key, the images' checksums
@@ -19,6 +24,7 @@ SAMPLE_DATA = "data.json"
 SAMPLE_IMAGE = "sample.png"
 CACHE_LOCK = ".lock"
 TEMPORARY_PREFIX = ".tmp-"  # folders being written; removed after a killed build
+WRITE_PROBE = ".probe-"  # the empty file that proves a folder writable before a build starts
 
 
 def image_name(index: int) -> str:
@@ -39,6 +45,19 @@ def snapshot_name(index: int, step: int) -> str:
 def animation_name(index: int) -> str:
     """Filter `index`'s snapshots and final image as an animated GIF."""
     return f"a{index:03d}.gif"
+
+
+def entry_files(result: LayerResult) -> list[str]:
+    """Every image file a layer entry holds (its animations are made later, on demand)."""
+    names = []
+    for f in result.filters:
+        names += [image_name(f.index), thumb_name(f.index)] + [snapshot_name(f.index, s) for s in f.snapshots]
+    return names
+
+
+def weights_summary_name(sha256: str) -> str:
+    """The kernel statistics of the weights with this sha256, inside WEIGHTS_SUMMARIES."""
+    return f"{sha256}.json"
 
 
 def sheet_name(layer: str) -> str:
