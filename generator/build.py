@@ -61,9 +61,15 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
         network = load_network(manifest)
         store.remember_weights(manifest.weights, network.weights)
         prepare_teaching_material(network.vgg, manifest, store, network.weights["sha256"])
-        reports = tuple(build_job(network, store, job, manifest.precision, progress) for job in jobs)
+        reports: list[LayerReport] = []
+        try:
+            for job in jobs:
+                reports.append(build_job(network, store, job, manifest.precision, progress))
+        except KeyboardInterrupt as interrupt:
+            interrupt.kept = (len(reports), len(jobs))  # type: ignore[attr-defined]  # the CLI says how much
+            raise
         site = render_site(manifest, store, network.weights)
-    return BuildReport(reports, site, network.weights)
+    return BuildReport(tuple(reports), site, network.weights)
 
 
 def load_network(manifest: Manifest) -> Network:
@@ -86,6 +92,9 @@ def build_job(network: Network, store: ResultStore, job: LayerJob, precision: st
         return _report(cached, cached=True)
     batch = job.settings.batch_size or auto_batch_size(
         job.layer, job.settings.image_size, len(job.settings.filters), network.gpu)
+    # one line as each unit of work starts: the user (and the fault tests) see what is in flight
+    print(f"computing {job.layer} {job.settings.method}: {len(job.settings.filters)} filters, batch {batch}",
+          file=sys.stderr, flush=True)
     result, images, snapshots = _compute_halving_on_oom(network, job, batch, progress)
     store.save(key, result, images, snapshots)
     return _report(result, cached=False)

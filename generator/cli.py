@@ -79,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as interrupt:
-        print("\ninterrupted: finished layers are kept in the cache and the previous site is unchanged; "
-              "run the same command to resume", file=sys.stderr)
+        kept = getattr(interrupt, "kept", None)  # (finished, planned) layer-methods, set by the build
+        what = f"{kept[0]} of {kept[1]} layer-methods are" if kept else "finished layers are"
+        print(f"\ninterrupted: {what} kept in the cache (the one in flight is lost) and the previous site "
+              "is unchanged; run the same command to resume", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
 
 

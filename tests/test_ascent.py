@@ -1,4 +1,4 @@
-"""The batched pixel method against the seed's one-filter-at-a-time loop."""
+"""The batched pixel method against the original write-up's one-filter-at-a-time loop."""
 
 from __future__ import annotations
 

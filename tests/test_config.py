@@ -14,7 +14,7 @@ from generator.errors import ConfigError
 
 from conftest import REPO, write_manifest
 
-SEED_TABLE = {  # DESIGN.md §1: lr, iterations, threshold
+SEED_TABLE = {  # the original write-up's per-layer lr, iterations, threshold
     "block1_conv1": (2.5, 20, None), "block1_conv2": (2.5, 20, None),
     "block2_conv1": (52.5, 50, 30000), "block2_conv2": (52.5, 50, 30000),
     "block3_conv1": (22.5, 30, 18000), "block3_conv2": (22.5, 30, 18000), "block3_conv3": (22.5, 30, 18000),

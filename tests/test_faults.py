@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,9 +28,10 @@ defaults: {filters: 3, image_size: 32, iterations: 2}
 layers:
   block1_conv1: {}
 """
-# block1_conv1 from the cache, then two layers slow enough to interrupt (seconds each on 2 cores)
+# block1_conv1 from the cache, block4_conv1 computed, then block5_conv1: far more work than the moment
+# between its "computing" line and the signal, on any machine
 SLOW = QUICK + """
-  block4_conv1: {filters: 8, image_size: 64, iterations: 30, batch_size: 2}
+  block4_conv1: {filters: 2, image_size: 32, iterations: 2}
   block5_conv1: {filters: 8, image_size: 64, iterations: 60, batch_size: 2}
 """
 
@@ -47,12 +47,14 @@ def _entries(folder: Path, layer: str) -> list[Path]:
     return [p for p in root.iterdir() if not p.name.startswith(".")] if root.exists() else []
 
 
-def _wait_for(condition, timeout: float = 240.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the build")
-        time.sleep(0.2)
+def _wait_for_line(process: subprocess.Popen, start: str) -> list[str]:
+    """Read the command's stderr until a line starts with `start` (an explicit event, not a delay)."""
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith(start):
+            return seen
+    raise AssertionError(f"the command ended before printing {start!r}: {''.join(seen)[-2000:]}")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -63,10 +65,10 @@ def test_interrupted_build_keeps_finished_layers_and_the_previous_site(tmp_path,
     write_manifest(tmp_path, SLOW)
     process = _cli("build", "gallery.yaml", "--no-progress", cwd=tmp_path)
     try:
-        _wait_for(lambda: _entries(tmp_path, "block4_conv1") or process.poll() is not None)
-        time.sleep(1.0)  # now inside block5_conv1
+        seen = _wait_for_line(process, "computing block5_conv1 pixel")  # block4_conv1 is stored by now
         process.send_signal(signum)
         _, err = process.communicate(timeout=120)
+        err = "".join(seen) + err
     finally:
         process.kill()
     assert process.returncode == 128 + signum, err

@@ -1,6 +1,6 @@
 """Cross-activation: feed each saved image back and compare all of the layer's maps.
 
-The seed's section 8: maximizing one feature map does not suppress the others;
+The original write-up's section 8: maximizing one feature map does not suppress the others;
 often several maps end up larger than the target. For every image we keep the
 mean of each of the C maps, the target's value, its rank among the C, and the
 maps that reach at least the target's value.

@@ -1,1 +1,1 @@
-"""Stage 2: the methods that make the maximizing images, as plug-ins (see `base.Method`)."""
+"""Stage 3: the methods that make the maximizing images, as plug-ins (see `base.Method` and `registry`)."""

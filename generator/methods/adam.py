@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# Keras' Adam defaults, which the seed uses.
+# Keras' Adam defaults, which the original write-up uses.
 BETA_1 = 0.9
 BETA_2 = 0.999
 EPSILON = 1e-7

@@ -63,14 +63,14 @@ SNAPSHOT_STEPS = (1, 3, 10)
 
 
 def start_image(size: int, seed: int, init: tuple[float, float]) -> np.ndarray:
-    """The seed's start image, bit for bit: float64 draw, scaled, then cast to float32."""
+    """The original write-up's start image, bit for bit: float64 draw, scaled, then cast to float32."""
     rng = np.random.RandomState(seed)  # the legacy global generator np.random.seed() drives
     low, high = init
     return (rng.random_sample((1, size, size, 3)) * (high - low) + low).astype(np.float32)
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """What the user sees: clip to [0, 255] and truncate, as the seed's proc_img does."""
+    """What the user sees: clip to [0, 255] and truncate, as the original write-up's proc_img does."""
     return np.clip(np.nan_to_num(image, nan=0.0, posinf=255.0, neginf=0.0), 0, 255).astype(np.uint8)
 
 
@@ -117,57 +117,81 @@ def pixel_ascent(
     start = tf.constant(start_image(settings.image_size, settings.seed, settings.init))
     pending = deque(FilterRun(index=index) for index in settings.filters)
     finished: dict[int, FilterRun] = {}
-    active: list[FilterRun] = []
-    x = m = v = None
-
-    while pending or active:
-        fresh = [pending.popleft() for _ in range(min(batch_size - len(active), len(pending)))]
-        if fresh:
-            new_x = tf.repeat(start, len(fresh), axis=0)
-            zeros = tf.zeros_like(new_x)
-            x = new_x if x is None else tf.concat([x, new_x], axis=0)
-            m = zeros if m is None else tf.concat([m, zeros], axis=0)
-            v = zeros if v is None else tf.concat([v, zeros], axis=0)
-            active.extend(fresh)
-
-        targets = tf.constant([run.index for run in active], tf.int32)
-        clocks = tf.constant([run.steps + 1 for run in active], tf.float32)
-        x, m, v, loss, max_abs_grad = step(x, m, v, targets, clocks)
-        loss, max_abs_grad = loss.numpy(), max_abs_grad.numpy()
-
-        keep: list[int] = []
-        done_steps = 0
-        for slot, run in enumerate(active):
-            value = float(loss[slot])
-            run.history.append(value)
-            if run.steps in SNAPSHOT_STEPS and run.steps < settings.iterations:
-                run.snapshots[run.steps] = to_uint8(x[slot].numpy())
-            run.max_abs_grad = max(run.max_abs_grad, float(max_abs_grad[slot]))
+    batch = Batch()
+    while pending or batch.runs:
+        batch.add(start, [pending.popleft() for _ in range(min(batch_size - len(batch.runs), len(pending)))])
+        loss, max_abs_grad = batch.step(step)
+        keep, done_steps = [], 0
+        for slot, run in enumerate(batch.runs):
             done_steps += 1
-            if not np.isfinite(value):
-                stop = True  # diverged: more steps cannot bring it back
-            elif settings.threshold is not None and value >= settings.threshold:
-                run.reached_threshold = stop = True
-            else:
-                stop = run.steps >= settings.iterations
-            if stop:
-                run.image = x[slot].numpy()
+            if _record(run, float(loss[slot]), float(max_abs_grad[slot]), batch.x[slot], settings):
                 finished[run.index] = run
                 done_steps += settings.iterations - run.steps  # the progress bar counts skipped steps too
             else:
                 keep.append(slot)
         if on_steps:
             on_steps(done_steps)
-
-        active = [active[slot] for slot in keep]
-        if active:
-            if len(keep) < len(loss):
-                index = tf.constant(keep, tf.int32)
-                x, m, v = tf.gather(x, index), tf.gather(m, index), tf.gather(v, index)
-        else:
-            x = m = v = None
-
+        batch.keep(keep)
     return [finished[index] for index in settings.filters]
+
+
+class Batch:
+    """The images being optimized, with their Adam moments: filters join when there is room and
+    leave when they stop, so the batch is a work queue."""
+
+    def __init__(self) -> None:
+        self.runs: list[FilterRun] = []
+        self.x = self.m = self.v = None
+
+    def add(self, start, fresh: list[FilterRun]) -> None:
+        import tensorflow as tf
+
+        if not fresh:
+            return
+        new_x = tf.repeat(start, len(fresh), axis=0)
+        zeros = tf.zeros_like(new_x)
+        self.x = new_x if self.x is None else tf.concat([self.x, new_x], axis=0)
+        self.m = zeros if self.m is None else tf.concat([self.m, zeros], axis=0)
+        self.v = zeros if self.v is None else tf.concat([self.v, zeros], axis=0)
+        self.runs.extend(fresh)
+
+    def step(self, step) -> tuple[np.ndarray, np.ndarray]:
+        """One step for every image, each with its own target and Adam clock."""
+        import tensorflow as tf
+
+        targets = tf.constant([run.index for run in self.runs], tf.int32)
+        clocks = tf.constant([run.steps + 1 for run in self.runs], tf.float32)
+        self.x, self.m, self.v, loss, max_abs_grad = step(self.x, self.m, self.v, targets, clocks)
+        return loss.numpy(), max_abs_grad.numpy()
+
+    def keep(self, slots: list[int]) -> None:
+        import tensorflow as tf
+
+        if len(slots) == len(self.runs):
+            return
+        self.runs = [self.runs[slot] for slot in slots]
+        if not self.runs:
+            self.x = self.m = self.v = None
+            return
+        index = tf.constant(slots, tf.int32)
+        self.x, self.m, self.v = (tf.gather(a, index) for a in (self.x, self.m, self.v))
+
+
+def _record(run: FilterRun, value: float, max_abs_grad: float, x, settings: PixelSettings) -> bool:
+    """Note one step of a filter; True if it stops here (its image is then kept)."""
+    run.history.append(value)
+    if run.steps in SNAPSHOT_STEPS and run.steps < settings.iterations:
+        run.snapshots[run.steps] = to_uint8(x.numpy())
+    run.max_abs_grad = max(run.max_abs_grad, max_abs_grad)
+    if not np.isfinite(value):
+        stop = True  # diverged: more steps cannot bring it back
+    elif settings.threshold is not None and value >= settings.threshold:
+        run.reached_threshold = stop = True
+    else:
+        stop = run.steps >= settings.iterations
+    if stop:
+        run.image = x.numpy()
+    return stop
 
 
 class PixelMethod:

@@ -8,7 +8,7 @@ CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 
 
 def preprocess_fn(kind: str) -> Callable:
-    """The model input for pixel values: 'none' (the seed) or Keras' caffe preprocessing."""
+    """The model input for pixel values: 'none' (the original write-up's) or Keras' caffe preprocessing."""
     import tensorflow as tf
 
     if kind == "none":

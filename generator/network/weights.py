@@ -1,4 +1,4 @@
-"""VGG16, its weight sources, and the truncated extractors the generator optimizes.
+"""VGG16 and its weight sources: imagenet, hed, random, a file; and the fingerprint of what was loaded.
 
 Sources (manifest key `model.weights`):
   imagenet  Keras' own ImageNet weights (Keras cache, else downloaded)

@@ -1,4 +1,4 @@
-"""Stage 5: the static site, rendered from the cache: typed page records, lessons, charts, the writer."""
+"""Stage 6: the static site, rendered from the cache: typed page records, lessons, charts, the writer."""
 
 from .output import MARKER, check_output_dir, remove_leftovers, site_lock
 from .writer import SiteReport, render_site

@@ -45,9 +45,9 @@ def public_record(result: LayerResult) -> dict[str, Any]:
     """The public data of one result: what it computed, not how long or where."""
     layer, method = result.layer, result.method
     public = result.public(
-        lambda i: names.image_url(layer, method, i),
-        lambda i: names.thumb_url(layer, method, i),
-        lambda i, step: names.snapshot_url(layer, method, i, step),
+        lambda i: names.images_url(layer, method, names.image_name(i)),
+        lambda i: names.images_url(layer, method, names.thumb_name(i)),
+        lambda i, step: names.images_url(layer, method, names.snapshot_name(i, step)),
     )
     for key in RUN_FIELDS:
         public.pop(key, None)
@@ -62,11 +62,11 @@ def write_layer_files(temp: Path, store: ResultStore, key: str, result: LayerRes
     for f in result.filters:
         if f.snapshots:  # optimization in motion: the snapshots and the final image, animated
             gif = store.animation(layer, method, key, f.index, f.snapshots)
-            link_or_copy(gif, _target(temp, names.animation_url(layer, method, f.index)))
+            link_or_copy(gif, _target(temp, names.images_url(layer, method, names.animation_name(f.index))))
     _target(temp, names.data_url(layer, method, "json")).write_bytes(dumps(public_record(result)))
     _target(temp, names.data_url(layer, method, "csv")).write_text(result.csv_table(), encoding="utf-8")
     heatmap = heatmap_pixels([list(f.cross) for f in result.filters])
-    _target(temp, names.heatmap_url(layer, method)).write_bytes(encode_png(heatmap))
+    _target(temp, names.images_url(layer, method, names.HEATMAP)).write_bytes(encode_png(heatmap))
 
 
 def write_kernels(temp: Path, summary: dict | None) -> None:

@@ -55,11 +55,11 @@ def filter_view(layer: str, method: str, f: FilterResult, present: set[int]) -> 
         index=f.index, loss=f.loss, loss_text="NaN" if f.loss is None else f"{f.loss:.2f}",
         steps=f.steps, stopped_early=f.stopped_early, status=f.status,
         activation=f.activation, activation_text=fmt(f.activation), rank=f.rank, reaching=tuple(f.reaching),
-        image=names.image_url(layer, method, f.index), thumbnail=names.thumb_url(layer, method, f.index),
+        image=names.images_url(layer, method, names.image_name(f.index)), thumbnail=names.images_url(layer, method, names.thumb_name(f.index)),
         page=names.filter_page(layer, f.index), selectivity=selectivity(f.cross, f.index),
         history=tuple(f.history), cross=tuple(f.cross),
-        snapshots=tuple(Snapshot(step, names.snapshot_url(layer, method, f.index, step)) for step in f.snapshots),
-        animation=names.animation_url(layer, method, f.index) if f.snapshots else None,
+        snapshots=tuple(Snapshot(step, names.images_url(layer, method, names.snapshot_name(f.index, step))) for step in f.snapshots),
+        animation=names.images_url(layer, method, names.animation_name(f.index)) if f.snapshots else None,
         high_frequency=f.high_frequency, revived_at=f.revived_at,
         reaching_links=tuple(MapLink(k, names.filter_page(layer, k) if k in present else None) for k in f.reaching),
     )
@@ -90,7 +90,7 @@ def method_view(result: LayerResult, image_size: int) -> MethodView:
         filters=filters, by_index={f.index: f for f in filters}, strongest=result.strongest_count(),
         data_json=names.data_url(layer, method, "json"), data_csv=names.data_url(layer, method, "csv"),
         environment=result.environment,
-        heatmap=names.heatmap_url(layer, method), heatmap_data=_heatmap_data(result),
+        heatmap=names.images_url(layer, method, names.HEATMAP), heatmap_data=_heatmap_data(result),
     )
 
 

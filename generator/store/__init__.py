@@ -1,4 +1,4 @@
-"""Stage 4: the result cache on disk, its locks, and the names of every file the cache and the site hold.
+"""Stage 5: the result cache on disk, its locks, and the names of every file the cache and the site hold.
 
   cache.py         ResultStore: layer-result entries, and the door to the parts below
   teaching.py      sample-image entries and per-weights kernel summaries

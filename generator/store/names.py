@@ -27,24 +27,11 @@ TEMPORARY_PREFIX = ".tmp-"  # folders being written; removed after a killed buil
 WRITE_PROBE = ".probe-"  # the empty file that proves a folder writable before a build starts
 
 
-def image_name(index: int) -> str:
-    """Filter `index`'s saved image (PNG, full size)."""
-    return f"f{index:03d}.png"
-
-
-def thumb_name(index: int) -> str:
-    """Filter `index`'s grid thumbnail (JPEG)."""
-    return f"t{index:03d}.jpg"
-
-
-def snapshot_name(index: int, step: int) -> str:
-    """Filter `index`'s image after `step` steps."""
-    return f"s{index:03d}-{step:05d}.png"
-
-
-def animation_name(index: int) -> str:
-    """Filter `index`'s snapshots and final image as an animated GIF."""
-    return f"a{index:03d}.gif"
+# A filter's files, in a cache entry's images/ folder and in the site's images/<layer>/<method>/.
+image_name = "f{:03d}.png".format  # image_name(7): its saved image (PNG, full size)
+thumb_name = "t{:03d}.jpg".format  # its grid thumbnail (JPEG)
+snapshot_name = "s{:03d}-{:05d}.png".format  # snapshot_name(7, 32): its image after step 32
+animation_name = "a{:03d}.gif".format  # its snapshots and final image as an animated GIF
 
 
 def entry_files(result: LayerResult) -> list[str]:
@@ -55,20 +42,9 @@ def entry_files(result: LayerResult) -> list[str]:
     return names
 
 
-def weights_summary_name(sha256: str) -> str:
-    """The kernel statistics of the weights with this sha256, inside WEIGHTS_SUMMARIES."""
-    return f"{sha256}.json"
-
-
-def sheet_name(layer: str) -> str:
-    """A sample image's feature-map sheet for one layer."""
-    return f"{layer}.png"
-
-
-def kernel_name(index: int) -> str:
-    """block1_conv1's kernel `index` as an RGB patch."""
-    return f"k{index:02d}.png"
-
+weights_summary_name = "{}.json".format  # kernel statistics of the weights with this sha256
+sheet_name = "{}.png".format  # sheet_name(layer): a sample image's feature-map sheet for that layer
+kernel_name = "k{:02d}.png".format  # block1_conv1's kernel k as an RGB patch
 
 HEATMAP = "cross.png"  # a layer-method's cross-activation heatmap
 
@@ -76,27 +52,8 @@ HEATMAP = "cross.png"  # a layer-method's cross-activation heatmap
 
 
 def images_url(layer: str, method: str, name: str) -> str:
+    """A file of a layer-method's images folder, e.g. images_url(layer, method, image_name(7))."""
     return f"images/{layer}/{method}/{name}"
-
-
-def image_url(layer: str, method: str, index: int) -> str:
-    return images_url(layer, method, image_name(index))
-
-
-def thumb_url(layer: str, method: str, index: int) -> str:
-    return images_url(layer, method, thumb_name(index))
-
-
-def snapshot_url(layer: str, method: str, index: int, step: int) -> str:
-    return images_url(layer, method, snapshot_name(index, step))
-
-
-def animation_url(layer: str, method: str, index: int) -> str:
-    return images_url(layer, method, animation_name(index))
-
-
-def heatmap_url(layer: str, method: str) -> str:
-    return images_url(layer, method, HEATMAP)
 
 
 def data_url(layer: str, method: str, suffix: str) -> str:
@@ -104,29 +61,15 @@ def data_url(layer: str, method: str, suffix: str) -> str:
     return f"data/{layer}/{method}.{suffix}"
 
 
-def layer_page(layer: str) -> str:
-    return f"layers/{layer}.html"
-
-
-def filter_page(layer: str, index: int) -> str:
-    return f"filters/{layer}/{index:03d}.html"
-
-
-def sample_page(name: str) -> str:
-    return f"samples/{name}.html"
-
-
-def sample_url(name: str, file: str) -> str:
-    """A file of sample `name` (its image or one of its sheets)."""
-    return f"samples/{name}/{file}"
-
-
 def kernel_url(index: int) -> str:
+    """block1_conv1's kernel patch in the site (kernel_name's file)."""
     return f"images/weights/{kernel_name(index)}"
 
 
-def lesson_page(slug: str) -> str:
-    return f"lessons/{slug}.html"
-
+layer_page = "layers/{}.html".format  # layer_page(layer)
+filter_page = "filters/{}/{:03d}.html".format  # filter_page(layer, index)
+sample_page = "samples/{}.html".format  # sample_page(name)
+sample_url = "samples/{}/{}".format  # sample_url(name, file): its image or one of its sheets
+lesson_page = "lessons/{}.html".format  # lesson_page(slug)
 
 BUILD_RECORD = "build.json"  # the site's build record: timings and environment (not public data)
