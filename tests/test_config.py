@@ -146,12 +146,13 @@ BAD = [
     ("layers: {block1_conv1: {iterations: 2.5}}\n", "iterations: expected a positive integer, got 2.5"),
     ("layers: {block1_conv1: {iterations: true}}\n", "iterations: expected a positive integer, got True"),
     ("layers: {block1_conv1: {threshold: -5}}\n", "threshold: expected a positive number, got -5"),
-    ("layers: {block1_conv1: {filters: 65}}\n", "filters: expected a count from 1 to 64"),
-    ("layers: {block1_conv1: {filters: -1}}\n", "filters: expected a count from 1 to 64"),
+    ("layers: {block1_conv1: {filters: 65}}\n", "filters: expected all, a count from 1 to 64"),
+    ("layers: {block1_conv1: {filters: -1}}\n", "filters: expected all, a count from 1 to 64"),
+    ("layers: {block1_conv1: {filters: every}}\n", "filters: expected all, a count from 1 to 64"),
     ("layers: {block1_conv1: {filters: [1, 64]}}\n", "filters: expected filter indices from 0 to 63"),
     ("layers: {block1_conv1: {filters: [3, 3]}}\n", "filter 3 is listed twice"),
     ("layers: {block1_conv1: {filters: []}}\n", "expected a non-empty list"),
-    ("defaults: {filters: 100}\nlayers: {block1_conv1: {}}\n", "defaults.filters: expected a count from 1 to 64"),
+    ("defaults: {filters: 100}\nlayers: {block1_conv1: {}}\n", "defaults.filters: expected all, a count from 1 to 64"),
     ("layers: {block1_conv1: {image_size: 16}}\n", "image_size: expected an integer from 32"),
     ("layers: {block1_conv1: {image_size: 100000}}\n", "image_size: expected an integer from 32"),
     ("layers: {block1_conv1: {method: magic}}\n", "method: expected one of pixel, natural, got 'magic'"),
@@ -276,3 +277,10 @@ layers:
     jobs = load_manifest(path).jobs
     assert [(j.settings.method, j.settings.filters, j.settings.batch_size) for j in jobs] == [
         ("pixel", (0, 1, 2), 2), ("natural", (0, 1, 2), 2), ("pixel", (5, 1), 2), ("natural", (5, 1), 2)]
+
+
+def test_filters_all_is_every_map_of_each_layer(tmp_path):
+    path = write_manifest(tmp_path, "defaults: {filters: all}\nlayers: {block1_conv1: {}, block4_conv1: {}}\n")
+    jobs = load_manifest(path).jobs
+    assert [len(job.settings.filters) for job in jobs] == [64, 512]
+    assert jobs[-1].settings.filters == tuple(range(512))

@@ -129,8 +129,10 @@ def init_range(where: str, value: Any, context: Mapping[str, Any]) -> tuple[floa
 
 
 def filters(where: str, value: Any, context: Mapping[str, Any]) -> tuple[int, ...]:
-    """A count N (the first N maps) or a list of distinct indices, within the layer's channels."""
+    """`all`, a count N (the first N maps) or a list of distinct indices, within the layer's channels."""
     layer, channels = context["layer"], context["channels"]
+    if value == "all":
+        return tuple(range(channels))
     if isinstance(value, list):
         if not value:
             raise ConfigError(f"{where}: expected a non-empty list of filter indices, got []")
@@ -142,7 +144,7 @@ def filters(where: str, value: Any, context: Mapping[str, Any]) -> tuple[int, ..
                 raise ConfigError(f"{where}: filter {index} is listed twice; list each filter once")
             seen.add(index)
         return tuple(value)
-    what = f"a count from 1 to {channels} or a list of indices ({layer} has {channels} filters)"
+    what = f"all, a count from 1 to {channels} or a list of indices ({layer} has {channels} filters)"
     return tuple(range(integer(where, value, low=1, high=channels, what=what)))
 
 

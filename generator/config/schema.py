@@ -103,8 +103,8 @@ class MethodSettings:
     """
 
     filters: tuple[int, ...] = key(
-        64, checks.filters, "which feature maps; a count must not exceed the layer's maps (64, 128, 256 or 512)",
-        "count *N* (the first N maps) or a list of indices")
+        64, checks.filters, "which feature maps; a count must not exceed the layer's maps (64, 128, 256 or 512); "
+        "`all` = every map of the layer", "`all`, a count *N* (the first N maps) or a list of indices")
     batch_size: int | None = key(
         "auto", checks.batch_size, "images optimized together; `auto` = all filters on a GPU, up to 16 "
         "(memory-bounded) on a CPU. Batching does not change the results", "`auto` or integer ≥ 1",
