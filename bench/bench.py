@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 from generator.architecture import conv_flops_per_image  # noqa: E402
 from generator.network.device import auto_batch_size, on_gpu  # noqa: E402
 from generator.config import WeightsSpec  # noqa: E402
+from generator.machine import describe_cpu  # noqa: E402
 from generator.methods.pixel import PixelSettings  # noqa: E402
 
 DEFAULT_CASES = ("block1_conv2", "block3_conv3", "block5_conv3")
@@ -189,8 +190,9 @@ def main(argv: list[str] | None = None) -> int:
 
     vgg, info = load_vgg16(WeightsSpec(source=args.weights))
     peak = attainable_gflops()
-    device = "GPU" if on_gpu() else f"CPU ({os.cpu_count()} cores)"
-    print(f"device: {device}; TensorFlow {tf.__version__}; weights {info.source}; "
+    # ratios travel between machines, absolute rates do not: the header says which CPU made them
+    print(f"machine: {describe_cpu()}{'; computing on the GPU' if on_gpu() else ''}")
+    print(f"TensorFlow {tf.__version__}; weights {info.source}; "
           f"{args.filters} filters x {args.steps} steps at {args.image_size} px")
     print(f"attainable fp32 rate (4096^2 matmul, best of 5): {peak:,.1f} GFLOP/s\n")
     header = f"{'layer':<13} {'run':<22} {'seconds':>8} {'img-steps/s':>12} {'GFLOP/s':>9} {'of peak':>8}"

@@ -14,6 +14,8 @@ from typing import Any
 from .analysis.results import LayerResult
 from .config import LayerJob, Manifest
 from .errors import ConfigError, GalleryError
+from .estimate import Estimate, Rates, calibrate, estimate_build, estimate_line
+from .methods.registry import method
 from .site import SiteReport, check_output_dir, render_site, site_lock
 from .store import BuildLock, CorruptEntry, ResultStore, cache_key, warn
 from .store.names import CACHE_LOCK
@@ -36,6 +38,7 @@ class BuildReport:
     layers: tuple[LayerReport, ...]
     site: SiteReport
     weights: dict[str, str]
+    estimate: Estimate | None = None  # what was announced before computing (build(..., estimate=True))
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,19 @@ class Network:
     gpu: bool
 
 
+@dataclass(frozen=True)
+class PlannedJob:
+    job: LayerJob
+    key: str
+    cached: bool  # its entry folder exists; whether it is whole is checked when it is loaded
+
+
 def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[str] | None = None,
-          progress: bool = True) -> BuildReport:
-    """Compute what is missing for the selected layers and methods, then render the whole site."""
+          progress: bool = True, estimate: bool = False) -> BuildReport:
+    """Compute what is missing for the selected layers and methods, then render the whole site.
+
+    With `estimate`, a second of calibration first, and one line saying how long it will take.
+    """
     jobs = manifest.select(layers, methods)
     store = ResultStore(manifest.cache_dir)
     check_output_dir(manifest.site_dir)
@@ -60,6 +73,8 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
         store.remove_leftovers()
         network = load_network(manifest)
         store.remember_weights(manifest.weights, network.weights)
+        say(weights_line(network.weights))
+        announced = announce(manifest, store, jobs, network) if estimate else None
         prepare_teaching_material(network.vgg, manifest, store, network.weights["sha256"])
         reports: list[LayerReport] = []
         try:
@@ -69,17 +84,59 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
             interrupt.kept = (len(reports), len(jobs))  # type: ignore[attr-defined]  # the CLI says how much
             raise
         site = render_site(manifest, store, network.weights)
-    return BuildReport(tuple(reports), site, network.weights)
+    return BuildReport(tuple(reports), site, network.weights, announced)
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def weights_line(weights: dict[str, str]) -> str:
+    """Which weights the build uses, as loaded (under `auto`, after the warning when it fell back)."""
+    fell_back = weights["requested"] == "auto" and weights["source"] != "imagenet"
+    why = "; ImageNet's could not be had" if fell_back else ""
+    return f"weights: {weights['source']} ({weights['description']}{why})"
+
+
+def announce(manifest: Manifest, store: ResultStore, jobs: tuple[LayerJob, ...], network: Network) -> Estimate:
+    """Plan, calibrate (only if there is work) and say how long the build will take."""
+    planned = plan(store, jobs, network.weights["sha256"], manifest.precision)
+    rates = calibrate(network.optimized) if any(not p.cached for p in planned) else None
+    estimate = estimate_plan(planned, len(manifest.jobs), rates)
+    say(estimate_line(estimate, machine_words(network), network.weights["source"]))
+    return estimate
+
+
+def plan(store: ResultStore, jobs: tuple[LayerJob, ...], weights_sha256: str, precision: str) -> list[PlannedJob]:
+    """Each job's cache key and whether it is in the cache, without reading the entry (build_job does)."""
+    planned = []
+    for job in jobs:
+        key = cache_key(job.layer, job.settings, weights_sha256, precision)
+        planned.append(PlannedJob(job, key, store.entry_dir(job.layer, job.settings.method, key).is_dir()))
+    return planned
+
+
+def estimate_plan(planned: list[PlannedJob], rendered: int, rates: Rates | None) -> Estimate:
+    """The build's seconds at these rates: each uncached job's cost, as its method counts it."""
+    costs = [method(p.job.settings.method).cost(p.job.layer, p.job.settings) for p in planned if not p.cached]
+    return estimate_build(costs, cached=len(planned) - len(costs), rendered=rendered, rates=rates)
+
+
+def machine_words(network: Network) -> str:
+    from .machine import cpu_info
+
+    return network.environment["device"] if network.gpu else cpu_info().brief()
 
 
 def load_network(manifest: Manifest) -> Network:
     from .network.device import environment_info, on_gpu
     from .network.extractors import with_precision
     from .network.weights import load_vgg16
+    from .machine import describe_cpu
 
     vgg, info = load_vgg16(manifest.weights)
-    return Network(vgg, with_precision(vgg, manifest.precision), info.public(),
-                   environment_info(manifest.precision), on_gpu())
+    environment = {**environment_info(manifest.precision), "cpu": describe_cpu()}  # the build record names it
+    return Network(vgg, with_precision(vgg, manifest.precision), info.public(), environment, on_gpu())
 
 
 def build_job(network: Network, store: ResultStore, job: LayerJob, precision: str, progress: bool) -> LayerReport:

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 from . import __version__
@@ -89,13 +90,17 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .config import load_manifest
 
+    started = time.perf_counter()  # the estimate counts TensorFlow's start, so the measured time does too
     manifest = load_manifest(args.manifest)
     if args.command == "build":
         _quiet_tensorflow()
         from .build import build
+        from .estimate import took_line
 
-        report = build(manifest, args.layers, methods=args.methods, progress=not args.no_progress)
+        report = build(manifest, args.layers, methods=args.methods, progress=not args.no_progress,
+                       estimate=True)
         print(summary_table(report.layers))
+        print(took_line(time.perf_counter() - started, report.estimate))
         _print_site(report.site)
         return 0
     if args.command == "site":

@@ -90,6 +90,15 @@ class LayerResult:
         values = [f.loss for f in self.filters if f.loss is not None]
         return float(np.mean(values)) if values else None
 
+    @classmethod
+    def assemble(cls, parts: list["LayerResult"], settings: dict[str, Any]) -> "LayerResult":
+        """A layer-method's result from its work units' (in filter order), under the layer's own settings."""
+        first = parts[0]
+        return cls(layer=first.layer, method=first.method, channels=first.channels, settings=settings,
+                   weights=first.weights, seconds=round(sum(part.seconds for part in parts), 3),
+                   filters=tuple(f for part in parts for f in part.filters), environment=first.environment,
+                   generator_version=first.generator_version)
+
     def strongest_count(self) -> int:
         """In how many images the target map is the largest of the layer's maps."""
         return sum(1 for f in self.filters if f.rank == 1 and f.status == "ok")

@@ -95,9 +95,9 @@ def plain(value: Any, only_fingerprint: bool = True) -> Any:
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)  # keyword-only: `chunk` has a default, the methods' own keys do not
 class MethodSettings:
-    """What every method's settings share: the layer-level keys `filters` and `batch_size`.
+    """What every method's settings share: the layer-level keys `filters`, `batch_size` and `chunk`.
 
     A method's settings class adds its own keys (see methods/); `method` names it.
     """
@@ -109,6 +109,10 @@ class MethodSettings:
         "auto", checks.batch_size, "images optimized together; `auto` = all filters on a GPU, up to 16 "
         "(memory-bounded) on a CPU. Batching does not change the results", "`auto` or integer ≥ 1",
         fingerprint=False)
+    chunk: int = key(
+        64, checks.integer_in(1, None, "a positive integer"), "filters per work unit: the unit of computation, "
+        "caching and sharding (a unit's key holds its own filters, so this changes no image)", "integer ≥ 1",
+        fingerprint=False, python_default=64)
 
     method: ClassVar[str] = ""
 

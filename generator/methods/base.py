@@ -7,6 +7,8 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
+from ..estimate import Cost
+
 
 @dataclass
 class FilterRun:
@@ -67,3 +69,10 @@ class Method(Protocol):
 
     def status(self, run: FilterRun, activation: float) -> str:
         """ok | dead | diverged, given the run and its target map's post-ReLU mean on the saved image."""
+
+    def cost(self, layer: str, settings: Any) -> Cost:
+        """The work of computing `layer` with these settings, at most (the build's estimate adds it up).
+
+        A method says only its steps and the sizes the network sees; `generator.estimate.method_cost`
+        does the arithmetic, so every method is counted the same way.
+        """

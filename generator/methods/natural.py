@@ -28,6 +28,7 @@ import numpy as np
 
 from ..architecture import pools_before
 from ..errors import ConfigError
+from ..estimate import Cost, method_cost
 from ..config import checks
 from ..config.schema import MethodSettings, key, section
 from . import transforms as tr
@@ -223,6 +224,13 @@ class NaturalMethod:
         if run.status == "ok" and not activation > 0:
             return "dead"  # the objective rose, but the real (post-ReLU) map stayed closed
         return run.status
+
+    def cost(self, layer: str, settings: NaturalSettings) -> Cost:
+        # the steps see the transformed canvas (padded, then cropped by the jitters); the analysis the saved image
+        spec = settings.transforms
+        canvas = spec.output_size(settings.image_size) if spec is not None else settings.image_size
+        return method_cost(layer, len(settings.filters), settings.steps, canvas, settings.image_size,
+                           1 + len(settings.snapshots))
 
 
 NATURAL = NaturalMethod()

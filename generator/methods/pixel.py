@@ -23,10 +23,10 @@ import numpy as np
 
 from ..config import checks
 from ..config.schema import MethodSettings, key
+from ..estimate import Cost, method_cost
 from ..network.inputs import preprocess_fn
 from .adam import adam_update
 from .base import FilterRun, MethodOutput
-
 
 
 @dataclass(frozen=True)
@@ -215,6 +215,12 @@ class PixelMethod:
 
     def status(self, run: FilterRun, activation: float) -> str:
         return run.status  # dead = loss 0 and zero gradient throughout: the ReLU never opened
+
+    def cost(self, layer: str, settings: PixelSettings) -> Cost:
+        # every filter runs all its iterations: a threshold can only make the real work smaller
+        images = 1 + sum(step < settings.iterations for step in SNAPSHOT_STEPS)
+        return method_cost(layer, len(settings.filters), settings.iterations, settings.image_size,
+                           settings.image_size, images)
 
 
 PIXEL = PixelMethod()
