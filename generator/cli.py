@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import GalleryError
+from .printing import plan_json, plan_table, site_line, summary_table
 
 EXIT_USAGE = 2
 
@@ -52,7 +53,20 @@ def _parser() -> argparse.ArgumentParser:
                        help="comma-separated conv layers to compute, e.g. block1_conv1,block5_conv1")
     build.add_argument("--methods", type=_layers_arg, default=None,
                        help="comma-separated methods to compute (pixel, natural); default: the manifest's")
+    build.add_argument("--shard", default=None, metavar="K/N",
+                       help="compute only shard K of N (see 'plan') into the cache, and render nothing")
+    build.add_argument("--cache", type=Path, default=None, metavar="DIR",
+                       help="with --shard: the cache to compute into (default: the manifest's)")
     build.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    plan = commands.add_parser("plan", help="the work units, their cost and a balanced assignment to N shards")
+    plan.add_argument("manifest", nargs="?", default="gallery.yaml")
+    plan.add_argument("--shards", type=int, default=1, metavar="N", help="how many shards (default 1)")
+    plan.add_argument("--json", action="store_true", help="the plan as JSON")
+
+    merge = commands.add_parser("merge", help="gather shard caches into the manifest's cache (then: site)")
+    merge.add_argument("manifest", help="the manifest the shards were built from")
+    merge.add_argument("caches", nargs="+", type=Path, metavar="CACHE", help="the shards' caches")
 
     site = commands.add_parser("site", help="re-render every page from the cached results, computing nothing")
     site.add_argument("manifest", nargs="?", default="gallery.yaml")
@@ -80,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as interrupt:
-        kept = getattr(interrupt, "kept", None)  # (finished, planned) layer-methods, set by the build
-        what = f"{kept[0]} of {kept[1]} layer-methods are" if kept else "finished layers are"
+        kept = getattr(interrupt, "kept", None)  # (finished, planned) work units, set by the build
+        what = f"{kept[0]} of {kept[1]} work units are" if kept else "finished work units are"
         print(f"\ninterrupted: {what} kept in the cache (the one in flight is lost) and the previous site "
               "is unchanged; run the same command to resume", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(interrupt, Terminated) else signal.SIGINT)
@@ -93,45 +107,68 @@ def _run(args: argparse.Namespace) -> int:
     started = time.perf_counter()  # the estimate counts TensorFlow's start, so the measured time does too
     manifest = load_manifest(args.manifest)
     if args.command == "build":
-        _quiet_tensorflow()
-        from .build import build
-        from .estimate import took_line
-
-        report = build(manifest, args.layers, methods=args.methods, progress=not args.no_progress,
-                       estimate=True)
-        print(summary_table(report.layers))
-        print(took_line(time.perf_counter() - started, report.estimate))
-        _print_site(report.site)
-        return 0
+        return _shard(args, manifest, started) if args.shard is not None else _build(args, manifest, started)
+    if args.command == "plan":
+        return _plan(args, manifest)
+    if args.command == "merge":
+        return _merge(args, manifest)
     if args.command == "site":
         from .build import render_only
 
-        _print_site(render_only(manifest))
+        print(site_line(render_only(manifest)))
         return 0
     return _serve(manifest.site_dir, args.port)
 
 
-def summary_table(reports) -> str:
-    """The build's summary: one row per layer and method, numbers right-aligned."""
-    rows = [("layer", "method", "filters", "dead", "diverged", "mean loss", "seconds", "")]
-    for r in reports:
-        rows.append((r.layer, r.method, str(r.filters), str(r.dead), str(r.diverged),
-                     "—" if r.mean_loss is None else f"{r.mean_loss:,.2f}",
-                     f"{r.seconds:,.1f}", "(cached)" if r.cached else ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for n, row in enumerate(rows):
-        cells = [cell.ljust(w) if i in (0, 1, 7) else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
-        lines.append("  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w if row[i] else " " * w for i, w in enumerate(widths)).rstrip())
-    return "\n".join(lines)
+def _build(args: argparse.Namespace, manifest, started: float) -> int:
+    if args.cache is not None:
+        raise GalleryError("--cache: only with --shard K/N; a whole build uses the manifest's output.cache")
+    _quiet_tensorflow()
+    from .build import build
+    from .estimate import took_line
+
+    report = build(manifest, args.layers, methods=args.methods, progress=not args.no_progress, estimate=True)
+    print(summary_table(report.layers))
+    print(took_line(time.perf_counter() - started, report.estimate))
+    print(site_line(report.site))
+    return 0
 
 
-def _print_site(report) -> None:
-    missing = f"; not built yet: {', '.join(report.layers_missing)}" if report.layers_missing else ""
-    print(f"site: {report.site_dir}/index.html ({report.layers_built} layers, {report.pages} pages, "
-          f"{report.bytes / 1e6:.1f} MB{missing})")
+def _shard(args: argparse.Namespace, manifest, started: float) -> int:
+    from .plan.shards import parse_shard
+
+    shard = parse_shard(args.shard)  # checked before TensorFlow starts
+    if args.layers or args.methods:
+        raise GalleryError("--shard: a shard covers its part of the whole manifest; drop --layers and --methods")
+    _quiet_tensorflow()
+    from .build import build_shard
+    from .estimate import took_line
+
+    report = build_shard(manifest, shard, args.cache.resolve() if args.cache else None,
+                         progress=not args.no_progress, estimate=True)
+    print(f"shard {shard[0]}/{shard[1]}: {len(report.computed) + len(report.cached)} units "
+          f"({len(report.computed)} computed, {len(report.cached)} cached) in {report.cache_dir}")
+    print(took_line(time.perf_counter() - started, report.estimate))
+    return 0
+
+
+def _plan(args: argparse.Namespace, manifest) -> int:
+    from .plan.shards import assign
+    from .plan.units import manifest_units
+
+    assign([], float, args.shards)  # a one-line error for --shards 0
+    units = manifest_units(manifest)
+    print(plan_json(units, args.shards) if args.json else plan_table(units, args.shards))
+    return 0
+
+
+def _merge(args: argparse.Namespace, manifest) -> int:
+    from .store.merge import merge
+
+    report = merge(manifest, [cache.resolve() for cache in args.caches])
+    print(f"merged shards {', '.join(report.shards)} into {manifest.cache_dir}: "
+          f"{report.copied} units copied, {report.present} already there; now run 'vgg-gallery site'")
+    return 0
 
 
 def _serve(site_dir: Path, port: int) -> int:

@@ -20,7 +20,7 @@ The model, and why it is honest enough (within a factor 1.5 on the preview and o
   mixed`), under whatever else is running on the machine right now.
 - Fixed costs are measured constants (2-core development CPU): TensorFlow's start and the model
   build once per build, the calibration, tracing, analysis and writing once per computed
-  layer-method, rendering per layer-method in the site. A faster machine makes them smaller:
+  work unit, rendering per layer-method in the site. A faster machine makes them smaller:
   they only make the estimate more cautious there.
 """
 
@@ -36,7 +36,7 @@ from .architecture import conv_flops_per_image
 GRADIENT_FACTOR = 2.0  # forward + gradient with respect to the input (see above)
 FIRST_LAYER = "block1_conv1"  # 3 input channels: memory-bound, timed apart (about a fifth of the rate)
 STARTUP_SECONDS = 6.0  # importing TensorFlow (4.5 s) and building VGG16 with its weights (1-1.5 s)
-JOB_SECONDS = 1.0  # per computed layer-method: tracing its step and the analysis model
+JOB_SECONDS = 1.0  # per computed work unit: tracing its step and the analysis model
 # per million pixels of saved images (finals and snapshots): PNGs into the cache, then the site's
 # thumbnails and animations from them (64 filters x 4 images at 224 px: 3 s + 4 s)
 SECONDS_PER_MEGAPIXEL = 0.5
@@ -51,7 +51,7 @@ CALIBRATION_WARM_UP = 0.7  # their first calls (tracing, oneDNN's kernel choice)
 
 @dataclass(frozen=True)
 class Cost:
-    """A layer-method's work: FLOPs (`first` of them in block1_conv1, at its own rate), pixels saved."""
+    """A work unit's work: FLOPs (`first` of them in block1_conv1, at its own rate), pixels saved."""
 
     flops: float
     first: float
@@ -81,7 +81,7 @@ def analysis_flops(layer: str, image_size: int, filters: int) -> float:
 
 
 def method_cost(layer: str, filters: int, steps: int, canvas: int, saved: int, images: int) -> Cost:
-    """A layer-method's work: `steps` on the `canvas` the network sees, then one pass per `saved` image
+    """A work unit's work: `steps` on the `canvas` the network sees, then one pass per `saved` image
     (side in px); `images` per filter are written (the final one and the snapshots)."""
     def work(up_to: str) -> float:
         return ascent_flops(up_to, canvas, steps, filters) + analysis_flops(up_to, saved, filters)
@@ -92,13 +92,13 @@ def method_cost(layer: str, filters: int, steps: int, canvas: int, saved: int, i
 @dataclass(frozen=True)
 class Estimate:
     seconds: float
-    to_compute: int  # layer-methods not in the cache
+    to_compute: int  # work units not in the cache
     cached: int
     rates: Rates | None  # measured; None when there was nothing to compute
 
 
 def estimate_build(costs: Iterable[Cost], cached: int, rendered: int, rates: Rates | None) -> Estimate:
-    """The whole command's seconds: fixed costs, then each uncached layer-method's work at `rates`."""
+    """The whole command's seconds: fixed costs, then each uncached work unit's work at `rates`."""
     costs = list(costs)
     compute = 0.0
     if costs:
@@ -133,7 +133,7 @@ def duration(seconds: float) -> str:
 def estimate_line(estimate: Estimate, machine: str, weights: str) -> str:
     rate = f", {estimate.rates.rest / 1e9:,.0f} GFLOP/s" if estimate.rates else ""
     return (f"estimate: {about(estimate.seconds)} on this machine ({machine}{rate}): "
-            f"{plural(estimate.to_compute, 'layer-method')} to compute, {estimate.cached} cached; {weights} weights")
+            f"{plural(estimate.to_compute, 'work unit')} to compute, {estimate.cached} cached; {weights} weights")
 
 
 def plural(count: int, noun: str) -> str:

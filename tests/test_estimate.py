@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 import generator.estimate as est
-from generator.build import estimate_plan, plan, weights_line
+from generator.announce import estimate_plan, plan, weights_line
 from generator.config import load_manifest
+from generator.plan.units import manifest_units
 from generator.estimate import Cost, Estimate, Rates, about, duration, estimate_line, took_line
 from generator.machine import CpuInfo, cpu_info, parse_cpuinfo, short_model
 from generator.store import ResultStore
@@ -61,7 +62,7 @@ CALIBRATION = est.CALIBRATION_SECONDS + est.CALIBRATION_WARM_UP
 def planned(tmp_path):
     manifest = load_manifest(write_manifest(tmp_path, MANIFEST))
     store = ResultStore(manifest.cache_dir)
-    return manifest, store, lambda: plan(store, manifest.jobs, SHA, manifest.precision)
+    return manifest, store, lambda: plan(store, manifest_units(manifest), SHA, manifest.precision)
 
 
 def test_estimate_is_the_work_at_the_calibrated_rates_plus_the_fixed_costs(planned):
@@ -74,8 +75,8 @@ def test_estimate_is_the_work_at_the_calibrated_rates_plus_the_fixed_costs(plann
 
 def test_cached_jobs_are_not_counted(planned):
     manifest, store, make_plan = planned
-    pixel = next(p for p in make_plan() if p.job.settings.method == "pixel")
-    store.entry_dir(pixel.job.layer, "pixel", pixel.key).mkdir(parents=True)  # an entry folder: cached
+    pixel = next(p for p in make_plan() if p.unit.method == "pixel")
+    store.entry_dir(pixel.unit.layer, "pixel", pixel.key).mkdir(parents=True)  # an entry folder: cached
     estimate = estimate_plan(make_plan(), rendered=2, rates=RATES)
     assert estimate.seconds == pytest.approx(est.STARTUP_SECONDS + CALIBRATION + NATURAL + 2 * est.RENDER_SECONDS)
     assert (estimate.to_compute, estimate.cached) == (1, 1)
@@ -84,7 +85,7 @@ def test_cached_jobs_are_not_counted(planned):
 def test_nothing_to_compute_needs_no_calibration(planned):
     manifest, store, make_plan = planned
     for p in make_plan():
-        store.entry_dir(p.job.layer, p.job.settings.method, p.key).mkdir(parents=True)
+        store.entry_dir(p.unit.layer, p.unit.method, p.key).mkdir(parents=True)
     estimate = estimate_plan(make_plan(), rendered=2, rates=None)
     assert estimate.seconds == pytest.approx(est.STARTUP_SECONDS + 2 * est.RENDER_SECONDS)
     assert (estimate.to_compute, estimate.cached, estimate.rates) == (0, 2, None)
@@ -93,7 +94,7 @@ def test_nothing_to_compute_needs_no_calibration(planned):
 def test_natural_without_transforms_computes_on_its_own_image_size(tmp_path):
     text = MANIFEST.replace("snapshots: [2, 4]}", "snapshots: [2, 4], transforms: false}")
     manifest = load_manifest(write_manifest(tmp_path, text.replace("[pixel, natural]", "[natural]")))
-    [only] = plan(ResultStore(manifest.cache_dir), manifest.jobs, SHA, "float32")
+    [only] = plan(ResultStore(manifest.cache_dir), manifest_units(manifest), SHA, "float32")
     estimate = estimate_plan([only], rendered=0, rates=RATES)
     no_transforms = job_seconds(filters=2, steps=4, canvas=40, saved=40, images=3)
     assert estimate.seconds == pytest.approx(est.STARTUP_SECONDS + CALIBRATION + no_transforms)
@@ -123,7 +124,7 @@ def test_the_lines_before_and_after_a_build():
     estimate = Estimate(seconds=235, to_compute=12, cached=2, rates=RATES)
     assert estimate_line(estimate, "Intel Xeon, 2 cores, AVX2", "hed") == (
         "estimate: about 4 minutes on this machine (Intel Xeon, 2 cores, AVX2, 10 GFLOP/s): "
-        "12 layer-methods to compute, 2 cached; hed weights")
+        "12 work units to compute, 2 cached; hed weights")
     assert took_line(220, estimate) == "took 3 min 40 s (estimated about 4 minutes)"
     assert took_line(42.4, None) == "took 42 s"
     assert duration(3 * 3600 + 5 * 60 + 9) == "3 h 5 min"

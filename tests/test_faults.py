@@ -229,7 +229,7 @@ def test_a_good_weights_file_loads_with_the_same_fingerprint(tmp_path, random_vg
 def test_out_of_memory_halves_the_batch_and_goes_on(tmp_path, monkeypatch, capsys):
     import tensorflow as tf
 
-    import generator.build as build_module
+    import generator.compute as build_module  # where each unit is computed
 
     real = build_module._compute_with_progress
     batches = []

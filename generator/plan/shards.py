@@ -12,6 +12,8 @@ import re
 from typing import Callable, Sequence, TypeVar
 
 from ..errors import ConfigError
+from ..methods.registry import method
+from .units import Unit
 
 T = TypeVar("T")
 
@@ -45,3 +47,13 @@ def balance(shards: list[list[T]], cost: Callable[[T], float]) -> float:
     loads = [sum(cost(item) for item in shard) for shard in shards]
     mean = sum(loads) / len(loads) if loads else 0.0
     return max(loads) / mean if mean > 0 else 1.0
+
+
+def unit_flops(unit: Unit) -> float:
+    """A unit's estimated cost: its method's FLOPs (every step's forward and input gradient, the analysis)."""
+    return method(unit.method).cost(unit.layer, unit.settings).flops
+
+
+def shard_units(units: Sequence[Unit], shard: int, shards: int) -> tuple[Unit, ...]:
+    """Shard `shard` (from 1) of `shards`: its units, in plan order."""
+    return tuple(assign(units, unit_flops, shards)[shard - 1])

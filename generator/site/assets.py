@@ -54,15 +54,17 @@ def public_record(result: LayerResult) -> dict[str, Any]:
     return public
 
 
-def write_layer_files(temp: Path, store: ResultStore, key: str, result: LayerResult) -> None:
-    """Images (linked from the cache), the public JSON and CSV, and the heatmap of one result."""
+def write_layer_files(temp: Path, store: ResultStore, parts: tuple[tuple[str, LayerResult], ...],
+                      result: LayerResult) -> None:
+    """Images (linked from each work unit's cache entry), the public JSON and CSV, and the heatmap of one result."""
     layer, method = result.layer, result.method
-    for name in names.entry_files(result):
-        link_or_copy(store.image_path(layer, method, key, name), _target(temp, names.images_url(layer, method, name)))
-    for f in result.filters:
-        if f.snapshots:  # optimization in motion: the snapshots and the final image, animated
-            gif = store.animation(layer, method, key, f.index, f.snapshots)
-            link_or_copy(gif, _target(temp, names.images_url(layer, method, names.animation_name(f.index))))
+    for key, part in parts:
+        for name in names.entry_files(part):
+            link_or_copy(store.image_path(layer, method, key, name), _target(temp, names.images_url(layer, method, name)))
+        for f in part.filters:
+            if f.snapshots:  # optimization in motion: the snapshots and the final image, animated
+                gif = store.animation(layer, method, key, f.index, f.snapshots)
+                link_or_copy(gif, _target(temp, names.images_url(layer, method, names.animation_name(f.index))))
     _target(temp, names.data_url(layer, method, "json")).write_bytes(dumps(public_record(result)))
     _target(temp, names.data_url(layer, method, "csv")).write_text(result.csv_table(), encoding="utf-8")
     heatmap = heatmap_pixels([list(f.cross) for f in result.filters])

@@ -21,7 +21,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from .. import __version__
 from ..analysis.results import LayerResult
 from ..config import Manifest
-from ..store import CorruptEntry, ResultStore, cache_key, names, warn
+from ..store import CorruptEntry, ResultStore, names, warn
+from ..store.jobs import CachedJob, load_job
 from .assets import build_record, write_kernels, write_layer_files, write_samples
 from .charts import bar_chart, line_chart
 from .context import fmt, gallery_view
@@ -60,22 +61,20 @@ def jinja_environment() -> Environment:
     return env
 
 
-def load_results(manifest: Manifest, store: ResultStore,
-                 weights_sha256: str | None) -> dict[tuple[str, str], tuple[str, LayerResult]]:
-    """(cache key, result) of each manifest job that is cached under the current settings and weights."""
-    results: dict[tuple[str, str], tuple[str, LayerResult]] = {}
+def load_results(manifest: Manifest, store: ResultStore, weights_sha256: str | None) -> dict[tuple[str, str], CachedJob]:
+    """Each manifest layer-method whose every work unit is cached under the current settings and weights."""
+    results: dict[tuple[str, str], CachedJob] = {}
     if weights_sha256 is None:
         return results
     for job in manifest.jobs:
-        key = cache_key(job.layer, job.settings, weights_sha256, manifest.precision)
         try:
-            result = store.load(job.layer, job.settings.method, key)
+            cached = load_job(store, job, weights_sha256, manifest.precision)
         except CorruptEntry as error:
             warn(f"{job.layer} {job.settings.method}: cached result is damaged ({error}); "
                  "it is left out and will be recomputed")
             continue
-        if result is not None:
-            results[(job.layer, job.settings.method)] = (key, result)
+        if cached is not None:
+            results[(job.layer, job.settings.method)] = cached
     return results
 
 
@@ -100,7 +99,7 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
     check_output_dir(site_dir)
     remove_leftovers(site_dir)
     cached = load_results(manifest, store, weights["sha256"] if weights else None)
-    results = {job: result for job, (_, result) in cached.items()}
+    results = {job: entry.result for job, entry in cached.items()}
     summary = store.load_weights_summary(weights["sha256"]) if weights else None
     samples = load_samples(manifest, store, weights)
     gallery = gallery_view(manifest, results, weights, summary, [data for _, data in samples])
@@ -108,8 +107,8 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
     temp = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.tmp-"))
     try:
         shutil.copytree(templates_dir() / "static", temp / "static")
-        for key, result in cached.values():
-            write_layer_files(temp, store, key, result)
+        for entry in cached.values():
+            write_layer_files(temp, store, entry.parts, entry.result)
         write_kernels(temp, summary)
         write_samples(temp, store, samples)
         (temp / names.BUILD_RECORD).write_bytes(build_record(results.values()))

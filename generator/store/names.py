@@ -25,6 +25,8 @@ SAMPLE_IMAGE = "sample.png"
 CACHE_LOCK = ".lock"
 TEMPORARY_PREFIX = ".tmp-"  # folders being written; removed after a killed build
 WRITE_PROBE = ".probe-"  # the empty file that proves a folder writable before a build starts
+SHARDS = "shards"  # folder of shard records: which units a `--shard K/N` build put in this cache
+shard_record_name = "{}-of-{}.json".format  # shard_record_name(2, 8)
 
 
 # A filter's files, in a cache entry's images/ folder and in the site's images/<layer>/<method>/.
