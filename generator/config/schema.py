@@ -106,8 +106,8 @@ class MethodSettings:
         64, checks.filters, "which feature maps; a count must not exceed the layer's maps (64, 128, 256 or 512); "
         "`all` = every map of the layer", "`all`, a count *N* (the first N maps) or a list of indices")
     batch_size: int | None = key(
-        "auto", checks.batch_size, "images optimized together; `auto` = all filters on a GPU, up to 16 "
-        "(memory-bounded) on a CPU. Batching does not change the results", "`auto` or integer ≥ 1",
+        "auto", checks.batch_size, "images optimized together; `auto` = as many as fit in a GPU's memory (all "
+        "when it cannot be read), up to 16 (memory-bounded) on a CPU. Batching does not change the results", "`auto` or integer ≥ 1",
         fingerprint=False)
     chunk: int = key(
         64, checks.integer_in(1, None, "a positive integer"), "filters per work unit: the unit of computation, "
