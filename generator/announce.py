@@ -35,6 +35,11 @@ class PlannedUnit:
     cached: bool  # its entry folder exists
 
 
+def is_cached(store: ResultStore, unit: Unit, weights_sha256: str, precision: str) -> bool:
+    """Whether the unit's entry folder exists (whether it is whole is checked when it is loaded)."""
+    return store.entry_dir(unit.layer, unit.method, unit_key(unit, weights_sha256, precision)).is_dir()
+
+
 def plan(store: ResultStore, units: tuple[Unit, ...], weights_sha256: str, precision: str) -> list[PlannedUnit]:
     """Each unit's cache key and whether it is in the cache, without reading the entry (the build does)."""
     planned = []

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .announce import announce, say, weights_line
+from .announce import announce, is_cached, say, weights_line
 from .compute import Network, build_unit, load_network, prepare_teaching_material
 from .config import LayerJob, Manifest
-from .errors import GalleryError
+from .errors import ConfigError, GalleryError
 from .estimate import Estimate
 from .plan.shards import shard_units
 from .plan.units import Unit, job_units, manifest_units
@@ -78,10 +78,14 @@ def build_shard(manifest: Manifest, shard: tuple[int, int], cache_dir: Path | No
                 progress: bool = True, estimate: bool = False) -> ShardReport:
     """Shard K of N: exactly its units, into its cache (the manifest's, or `cache_dir`); no site."""
     units = shard_units(manifest_units(manifest), *shard)
-    store = ResultStore(cache_dir or manifest.cache_dir)
+    cache_dir = cache_dir or manifest.cache_dir
+    if cache_dir == manifest.site_dir or cache_dir.is_relative_to(manifest.site_dir):
+        raise ConfigError(f"--cache: {cache_dir} is inside the site folder, which every render replaces; "
+                          "choose a folder outside output.site")
+    store = ResultStore(cache_dir)
     store.ensure_writable()
     with cache_lock(store.root):
-        network, announced = start(manifest, store, units, estimate)
+        network, announced = start(manifest, store, units, estimate, rendered=0)
         computed = compute(network, store, units, manifest.precision, progress)
         write_shard_record(store, manifest, shard, network.weights, units)
     names = [unit.name for unit in units]
@@ -89,14 +93,15 @@ def build_shard(manifest: Manifest, shard: tuple[int, int], cache_dir: Path | No
                        tuple(n for n in names if n not in computed), announced)
 
 
-def start(manifest: Manifest, store: ResultStore, units: tuple[Unit, ...],
-          estimate: bool) -> tuple[Network, Estimate | None]:
+def start(manifest: Manifest, store: ResultStore, units: tuple[Unit, ...], estimate: bool,
+          rendered: int | None = None) -> tuple[Network, Estimate | None]:
     """TensorFlow, the weights, what the build will do; the teaching material (seconds, cached)."""
     store.remove_leftovers()
     network = load_network(manifest)
     store.remember_weights(manifest.weights, network.weights)
     say(weights_line(network.weights))
-    announced = announce(store, units, len(manifest.jobs), network, manifest.precision) if estimate else None
+    rendered = len(manifest.jobs) if rendered is None else rendered  # a shard renders nothing
+    announced = announce(store, units, rendered, network, manifest.precision) if estimate else None
     prepare_teaching_material(network.vgg, manifest, store, network.weights["sha256"])
     return network, announced
 
@@ -105,14 +110,13 @@ def compute(network: Network, store: ResultStore, units: tuple[Unit, ...], preci
             progress: bool) -> set[str]:
     """Every unit, in order; the names of those computed (not cached). Ctrl-C says how much is kept."""
     computed: set[str] = set()
-    done = 0
     try:
         for unit in units:
             if not build_unit(network, store, unit, precision, progress):
                 computed.add(unit.name)
-            done += 1
     except KeyboardInterrupt as interrupt:
-        interrupt.kept = (done, len(units))  # type: ignore[attr-defined]  # the CLI says how much
+        kept = sum(is_cached(store, unit, network.weights["sha256"], precision) for unit in units)
+        interrupt.kept = (kept, len(units))  # type: ignore[attr-defined]  # the CLI says how much
         raise
     return computed
 

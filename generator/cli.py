@@ -168,6 +168,9 @@ def _merge(args: argparse.Namespace, manifest) -> int:
     report = merge(manifest, [cache.resolve() for cache in args.caches])
     print(f"merged shards {', '.join(report.shards)} into {manifest.cache_dir}: "
           f"{report.copied} units copied, {report.present} already there; now run 'vgg-gallery site'")
+    if report.missing:
+        print(f"warning: {len(report.missing)} units of {manifest.path.name} are in no cache given, e.g. "
+              f"{report.missing[0]}; their layers stay unbuilt until their shards are merged", file=sys.stderr)
     return 0
 
 

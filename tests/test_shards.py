@@ -164,3 +164,30 @@ def test_a_killed_shard_resumes_at_its_unfinished_unit(tmp_path):
     computing = [line for line in again.stderr.splitlines() if line.startswith("computing ")]
     assert computing == ["computing block5_conv1 pixel 1-8/8: 8 filters, batch 2"]
     assert "13 units (1 computed, 12 cached)" in again.stdout
+
+
+@pytest.mark.slow
+def test_shards_sharing_one_cache_merge_whole_and_chunk_size_changes_no_byte(tmp_path, capsys):
+    whole, sharded = tmp_path / "whole", tmp_path / "sharded"
+    for folder, text in ((whole, SMALL.replace(" chunk: 2,", "").replace("{chunk: 5}", "{}")), (sharded, SMALL)):
+        folder.mkdir()
+        write_manifest(folder, text)
+    assert main(["build", str(whole / "gallery.yaml"), "--no-progress"]) == 0  # chunk 64: one unit a layer
+    for k in (1, 2):  # two shards of one plan in one folder: both records stay
+        assert main(["build", str(sharded / "gallery.yaml"), "--shard", f"{k}/2", "--cache",
+                     str(sharded / "shared"), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["merge", str(sharded / "gallery.yaml"), str(sharded / "shared")]) == 0
+    captured = capsys.readouterr()
+    assert "12 units copied" in captured.out and "warning" not in captured.err
+    assert main(["site", str(sharded / "gallery.yaml")]) == 0
+    for part in ("data", "images"):
+        assert _files(sharded / "site" / part) == _files(whole / "site" / part)
+
+
+def test_a_shard_cache_inside_the_site_is_refused(tmp_path, capsys):
+    path = write_manifest(tmp_path, SMALL)
+    assert main(["build", str(path), "--shard", "1/2", "--cache", str(tmp_path / "site" / "c"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --cache: ") and "inside the site folder" in err
+    assert not (tmp_path / "site").exists()

@@ -16,6 +16,7 @@ from ..methods.registry import method
 from .units import Unit
 
 T = TypeVar("T")
+MAX_SHARDS = 10000  # far beyond any engine's job array, and a plan of this size stays instant
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -24,15 +25,15 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not match:
         raise ConfigError(f"--shard: expected K/N with whole numbers, e.g. 2/8, got {text!r}")
     k, n = int(match.group(1)), int(match.group(2))
-    if n < 1 or not 1 <= k <= n:
+    if not 1 <= n <= MAX_SHARDS or not 1 <= k <= n:
         raise ConfigError(f"--shard: expected K/N with 1 <= K <= N (shards count from 1), got {text!r}")
     return k, n
 
 
 def assign(items: Sequence[T], cost: Callable[[T], float], shards: int) -> list[list[T]]:
     """The items of each shard (shard k at position k-1), each list in plan order."""
-    if shards < 1:
-        raise ConfigError(f"--shards: expected a positive number of shards, got {shards}")
+    if not 1 <= shards <= MAX_SHARDS:
+        raise ConfigError(f"--shards: expected a number of shards from 1 to {MAX_SHARDS}, got {shards}")
     loads = [0.0] * shards
     chosen: list[list[int]] = [[] for _ in range(shards)]
     for position in sorted(range(len(items)), key=lambda i: (-cost(items[i]), i)):

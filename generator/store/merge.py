@@ -22,6 +22,8 @@ from .cache import CorruptEntry, ResultStore
 from .files import new_folder, read_json, write_atomic
 from .locks import BuildLock
 from .names import CACHE_LOCK, RESULT_FILE, SAMPLES, WEIGHTS_SUMMARIES
+from ..plan.units import manifest_units
+from .jobs import unit_key
 from .shards import plan_fingerprint, shard_records
 
 RUN_FIELDS = ("seconds", "environment")  # differ between two runs of the same unit: not a conflict
@@ -44,24 +46,28 @@ class MergeReport:
     copied: int
     present: int  # already in the target, identical
     shards: tuple[str, ...]  # "2/8" of each record merged
+    missing: tuple[str, ...] = ()  # units of the manifest in no cache given nor in the target
 
 
 def merge(manifest: Manifest, sources: list[Path]) -> MergeReport:
     records = [(source, record) for source in sources for record in _records(source, manifest)]
     weights = _same_weights(records)
-    entries = _checked_entries(records)  # all of this reads only: a refused merge writes nothing
+    expected = {unit_key(unit, weights["sha256"], manifest.precision): unit for unit in manifest_units(manifest)}
+    entries = _checked_entries(records, expected)  # all of this reads only: a refused merge writes nothing
     target = ResultStore(manifest.cache_dir)
     target.ensure_writable()
     with BuildLock(target.root / CACHE_LOCK, f"the cache {target.root}"):
         _target_weights_agree(target, manifest, weights)
         fresh = [entry for entry in entries.values() if not _present(target, entry)]
+        missing = [unit.name for key, unit in expected.items()
+                   if key not in entries and not target.entry_dir(unit.layer, unit.method, key).is_dir()]
         for entry in fresh:
             _copy_entry(entry, target)
         for source in dict.fromkeys(sources):
             _copy_teaching(source, target)
         target.remember_weights(manifest.weights, weights)
     return MergeReport(len(fresh), len(entries) - len(fresh),
-                       tuple(f"{r['shard'][0]}/{r['shard'][1]}" for _, r in records))
+                       tuple(f"{r['shard'][0]}/{r['shard'][1]}" for _, r in records), tuple(missing))
 
 
 def _records(source: Path, manifest: Manifest) -> list[dict[str, Any]]:
@@ -69,14 +75,15 @@ def _records(source: Path, manifest: Manifest) -> list[dict[str, Any]]:
         raise OutputError(f"merge: {source} is not a folder; give the caches that 'build --shard K/N --cache DIR' made")
     if source.resolve() == manifest.cache_dir.resolve():
         raise OutputError(f"merge: {source} is the manifest's own cache; give the shards' caches")
-    records = shard_records(source)
+    with BuildLock(source / CACHE_LOCK, f"the cache {source}"):  # refused while a shard still writes it
+        records = shard_records(source)
     if not records:
         raise OutputError(f"merge: {source} holds no shard record; build it with 'vgg-gallery build "
                           f"{manifest.path.name} --shard K/N --cache {source}'")
-    with BuildLock(source / CACHE_LOCK, f"the cache {source}"):  # refused while a shard still writes it
-        pass
     expected = plan_fingerprint(manifest)
     for record in records:
+        if not _well_formed(record):
+            raise OutputError(f"merge: {source} holds a damaged shard record; build that shard again")
         if record.get("plan") != expected:
             raise OutputError(f"merge: {source} was built from another manifest or other settings than "
                               f"{manifest.path.name}; rebuild that shard with this manifest")
@@ -100,12 +107,22 @@ def _target_weights_agree(target: ResultStore, manifest: Manifest, weights: dict
                           f"{target.root} holds for '{manifest.weights.source}' ({known['sha256'][:12]}…)")
 
 
-def _checked_entries(records: list[tuple[Path, dict]]) -> dict[str, Entry]:
+def _well_formed(record: dict) -> bool:
+    units = record.get("units")
+    return (isinstance(record.get("weights"), dict) and "sha256" in record["weights"]
+            and isinstance(record.get("shard"), list) and len(record["shard"]) == 2 and isinstance(units, list)
+            and all(isinstance(u, dict) and {"layer", "method", "key", "name"} <= set(u) for u in units))
+
+
+def _checked_entries(records: list[tuple[Path, dict]], expected: dict[str, Any]) -> dict[str, Entry]:
     """Every unit entry of the records, checked whole; two copies of one unit must agree."""
     entries: dict[str, Entry] = {}
     for source, record in records:
         for unit in record["units"]:
             entry = Entry(source, unit["layer"], unit["method"], unit["key"], unit["name"])
+            if entry.key not in expected:
+                raise OutputError(f"merge: {source} holds {entry.name} under a key this manifest does not "
+                                  "plan (another generator version or other weights); rebuild that shard")
             _check_whole(entry)
             other = entries.get(entry.key)
             if other is not None and _content(other) != _content(entry):

@@ -13,11 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..config import Manifest
 from ..plan.units import Unit, manifest_units
 from .cache import ResultStore
 from .files import dumps, read_json, write_atomic
 from .jobs import unit_key
+from .keys import CACHE_FORMAT
 from .names import SHARDS, shard_record_name
 
 
@@ -26,26 +28,30 @@ def plan_fingerprint(manifest: Manifest) -> str:
     units = [[unit.layer, unit.settings.fingerprint()] for unit in manifest_units(manifest)]
     weights = [manifest.weights.source, manifest.weights.path.name if manifest.weights.path else None,
                manifest.weights.random_seed]
-    text = json.dumps([units, manifest.precision, weights], sort_keys=True, separators=(",", ":"))
+    text = json.dumps([units, manifest.precision, weights, __version__, CACHE_FORMAT], sort_keys=True,
+                      separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def write_shard_record(store: ResultStore, manifest: Manifest, shard: tuple[int, int], weights: dict[str, str],
                        units: tuple[Unit, ...]) -> None:
-    """This shard's record; records of other shardings left in the same cache are removed (they are stale)."""
-    folder = store.root / SHARDS
-    name = shard_record_name(*shard)
-    for stale in folder.glob("*.json") if folder.is_dir() else ():
-        if stale.name != name:
-            stale.unlink()
-    record = {"plan": plan_fingerprint(manifest), "shard": list(shard), "weights": weights,
+    """This shard's record. Records of another plan or another N in the same cache are stale (a cache
+    restored from an earlier run) and removed; other shards of this plan and N may share the folder."""
+    folder, plan = store.root / SHARDS, plan_fingerprint(manifest)
+    for record, path in zip(shard_records(store.root), _record_paths(store.root)):
+        if record.get("plan") != plan or list(record.get("shard", []))[1:] != [shard[1]]:
+            path.unlink()
+    record = {"plan": plan, "shard": list(shard), "weights": weights,
               "units": [{"layer": u.layer, "method": u.method, "name": u.name,
                          "key": unit_key(u, weights["sha256"], manifest.precision)} for u in units]}
-    write_atomic(folder / name, dumps(record))
+    write_atomic(folder / shard_record_name(*shard), dumps(record))
+
+
+def _record_paths(cache: Path) -> list[Path]:
+    folder = cache / SHARDS
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
 def shard_records(cache: Path) -> list[dict[str, Any]]:
-    """The shard records a cache holds (none: it was not built with --shard)."""
-    folder = cache / SHARDS
-    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    return [record for record in (read_json(path) for path in paths) if isinstance(record, dict)]
+    """The shard records a cache holds (none: it was not built with --shard); unreadable ones as {}."""
+    return [record if isinstance(record, dict) else {} for record in map(read_json, _record_paths(cache))]
