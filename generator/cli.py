@@ -65,8 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="the plan as JSON")
 
     merge = commands.add_parser("merge", help="gather shard caches into the manifest's cache (then: site)")
-    merge.add_argument("manifest", help="the manifest the shards were built from")
-    merge.add_argument("caches", nargs="+", type=Path, metavar="CACHE", help="the shards' caches")
+    merge.add_argument("paths", nargs="+", type=Path, metavar="[MANIFEST] CACHE",
+                       help="the manifest the shards were built from (default gallery.yaml), then the shards' caches")
 
     site = commands.add_parser("site", help="re-render every page from the cached results, computing nothing")
     site.add_argument("manifest", nargs="?", default="gallery.yaml")
@@ -85,8 +85,17 @@ def _terminate(signum, frame):
     raise Terminated
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = _parser().parse_args(argv)
+    if args.command == "merge":  # `merge [MANIFEST] CACHE...`: a first path that is a folder is a cache
+        first_is_cache = args.paths[0].is_dir() or len(args.paths) == 1
+        args.manifest = Path("gallery.yaml") if first_is_cache else args.paths[0]
+        args.caches = args.paths if first_is_cache else args.paths[1:]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:
         return _run(args)

@@ -191,3 +191,15 @@ def test_a_shard_cache_inside_the_site_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: --cache: ") and "inside the site folder" in err
     assert not (tmp_path / "site").exists()
+
+
+def test_merge_takes_gallery_yaml_when_the_manifest_is_left_out(tmp_path, monkeypatch, capsys):
+    from generator.cli import parse_args
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path)
+    args = parse_args(["merge", "a", "b"])
+    assert (str(args.manifest), [str(c) for c in args.caches]) == ("gallery.yaml", ["a", "b"])
+    args = parse_args(["merge", "other.yaml", "a"])
+    assert (str(args.manifest), [str(c) for c in args.caches]) == ("other.yaml", ["a"])

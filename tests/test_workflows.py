@@ -200,7 +200,7 @@ def test_deploy_publishes_the_pages_artifact_with_the_permissions_it_needs():
 
 def test_the_commands_of_pages_yml_are_ones_the_cli_accepts():
     """Every `vgg-gallery` line, with the matrix, N and the artifact glob filled in, parses (nothing runs)."""
-    from generator.cli import _parser
+    from generator.cli import parse_args
 
     filled = {"${{ matrix.shard }}": "3", '"$SHARDS"': "8", "shards/*": "shards/shard-1 shards/shard-2"}
     commands = [run for job in _pages()["jobs"].values() for run in _runs(job) if run.startswith("vgg-gallery ")]
@@ -208,7 +208,7 @@ def test_the_commands_of_pages_yml_are_ones_the_cli_accepts():
     for command in commands:
         for placeholder, value in filled.items():
             command = command.replace(placeholder, value)
-        arguments = _parser().parse_args(shlex.split(command)[1:])
+        arguments = parse_args(shlex.split(command)[1:])
         assert str(arguments.manifest) == "gallery.yaml", command
         if arguments.command == "plan":
             assert arguments.shards == 8
