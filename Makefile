@@ -51,6 +51,11 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --threshold-case --mixed
 
+## render time and site size at 64 vs 512 filters per layer (random weights; fills its cache once, minutes)
+.PHONY: bench-site
+bench-site: $(STAMP)
+	$(BIN)/python bench/site_bench.py $(ARGS)
+
 ## pixel vs natural: share of filters activated and high-frequency energy (docs/NATURAL.md)
 natural-quality: $(STAMP)
 	$(BIN)/python bench/natural_quality.py $(ARGS)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
+import re
 import shutil
+import statistics
 import threading
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
@@ -35,6 +39,16 @@ layers:
     methods: [pixel, natural]
     natural: {steps: 4, image_size: 32, snapshots: [2, 4]}
 """
+# every map of block5_conv1 with both methods, as small and short as VGG16 allows: the page budget at 512 filters
+BIG = """
+title: 512-filter gallery
+model: {weights: random, random_seed: 11}
+output: {site: site, cache: cache}
+defaults: {methods: [pixel, natural], image_size: 32, iterations: 2, natural: {steps: 2, image_size: 32, snapshots: [2]}}
+layers:
+  block5_conv1: {filters: 512}
+"""
+BUDGET = 2.5e6  # bytes a layer page may fetch before any scrolling
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -47,19 +61,38 @@ def _chromium() -> str:
     return path
 
 
+@contextmanager
+def _serving(folder: Path):
+    """`folder` over http:// from a thread of this process; yields its base URL."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     _make_sample(folder / "sample.png")
     manifest = load_manifest(write_manifest(folder, GALLERY))
     build(manifest, progress=False)
-    handler = functools.partial(QuietHandler, directory=str(manifest.site_dir))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     # a GitHub Pages-like project sub-path is not needed: every link is relative, checked below
-    yield f"http://127.0.0.1:{server.server_address[1]}/", manifest
-    server.shutdown()
+    with _serving(manifest.site_dir) as base:
+        yield base, manifest
+
+
+@pytest.fixture(scope="module")
+def served_512(tmp_path_factory):
+    """One build for every 512-filter test: block5_conv1's 512 maps, both methods."""
+    folder = tmp_path_factory.mktemp("browser512")
+    manifest = load_manifest(write_manifest(folder, BIG))
+    build(manifest, progress=False)
+    with _serving(manifest.site_dir) as base:
+        yield base, manifest
 
 
 def _make_sample(path: Path) -> None:
@@ -71,6 +104,14 @@ def _make_sample(path: Path) -> None:
     pixels = np.stack([np.tile(ramp, (120, 1)), np.tile(ramp[::-1], (120, 1)), np.full((120, 160), 80.0)], axis=2)
     pixels[30:90, 50:110] = (250, 240, 20)
     Image.fromarray(pixels.astype(np.uint8)).save(path)
+
+
+def _load_lazy_images(page) -> None:
+    """Load every lazy image now (those of the hidden method and below the fold too), so all can be checked."""
+    page.evaluate("""() => Promise.all(Array.from(document.images, img => {
+        img.loading = "eager";
+        return img.complete ? null : new Promise(done => { img.onload = img.onerror = done; });
+    }))""")
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -110,6 +151,7 @@ def test_every_page_loads_cleanly_and_every_link_resolves(served, browser):
         seen.add(url)
         page.goto(url)
         page.wait_for_load_state("load")
+        _load_lazy_images(page)
         broken = page.eval_on_selector_all(
             "img", "imgs => imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
         assert not broken, f"{url}: images not decoded: {broken}"
@@ -195,6 +237,7 @@ def test_screenshots_and_no_sideways_scrolling(served, browser, width):
                        ("sample", "samples/sample.html"), ("atlas", "atlas.html")]:
         page.goto(base + path)
         page.wait_for_load_state("load")
+        _load_lazy_images(page)  # a full-page screenshot does not scroll: lazy images below the fold would be blank
         page.screenshot(path=str(OUTPUT / f"{name}-{width}.png"), full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} scrolls sideways by {overflow}px at {width}px"
@@ -210,3 +253,151 @@ def test_handout_prints_one_page_per_layer(served, browser):
     assert not page.is_visible("header.top")
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.pdf(path=str(OUTPUT / "handout.pdf"))
+
+
+# --------------------------------------------------------------------------- 512 filters per layer
+
+
+def _initial_load(page, url: str) -> list[tuple[str, int]]:
+    """(URL, bytes) of every response of a fresh visit to `url`, until the network is idle, before any scrolling."""
+    responses: list[tuple[str, int]] = []
+    page.on("response", lambda response: responses.append(
+        (response.url, int(response.headers.get("content-length", "0")))))
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    return responses
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_512_filter_layer_page_stays_within_budget(served_512, browser, width):
+    base, manifest = served_512
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    problems: list[str] = []
+    _watch(page, problems)
+    responses = _initial_load(page, base + "layers/block5_conv1.html")
+    weight = sum(size for _, size in responses)
+    thumbnails = [url for url, _ in responses if url.endswith(".jpg")]
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / f"weight-512-{width}.json").write_text(json.dumps(
+        {"bytes": weight, "requests": len(responses), "thumbnails": len(thumbnails)}) + "\n")
+    page.screenshot(path=str(OUTPUT / f"layer512-{width}.png"))
+    assert not problems, problems
+    for job in manifest.jobs:
+        assert page.locator(f"#grid-{job.settings.method} .cell").count() == 512
+    assert weight <= BUDGET, f"{weight} bytes on first load at {width}px"
+    assert 0 < len(thumbnails) < 256, "thumbnails are not lazy-loaded"
+    assert not [url for url, _ in responses if "/data/" in url], "the heatmap's values were fetched before a hover"
+    assert page.eval_on_selector_all(".grid img", "imgs => imgs.every(i => i.loading === 'lazy' && i.width && i.height)")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"the 512-filter layer page scrolls sideways by {overflow}px at {width}px"
+
+
+def test_512_filter_heatmap_zooms_and_tells_values(served_512, browser):
+    base, manifest = served_512
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(base + "layers/block5_conv1.html")
+    box, frame = "#method-pixel .heatmap-box", "#method-pixel .heatmap-scroll"
+    page.locator(box).scroll_into_view_if_needed()
+    width = page.eval_on_selector(box, "b => b.getBoundingClientRect().width")
+    page.click("#method-pixel [data-zoom=in]")
+    page.click("#method-pixel [data-zoom=in]")
+    zoomed = page.eval_on_selector(box, "b => b.getBoundingClientRect().width")
+    assert zoomed >= 3.9 * width, (width, zoomed)
+    page.eval_on_selector(frame, "f => { f.scrollLeft = 0; f.scrollTop = 0; }")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+
+    row, col = 3, 5
+    rect = page.eval_on_selector(box, "b => { const r = b.getBoundingClientRect(); return [r.width, r.height]; }")
+    page.hover(box, position={"x": (col + 0.5) * rect[0] / 512, "y": (row + 0.5) * rect[1] / 512})
+    page.wait_for_function("document.querySelector('#method-pixel .heatmap-value').textContent.includes(' map ')")
+    text = page.text_content("#method-pixel .heatmap-value")
+    data = json.loads((manifest.site_dir / "data" / "block5_conv1" / "pixel.json").read_text())
+    f = data["filters"][row]
+    shown = re.fullmatch(r"image of filter (\d+), map (\d+): (\S+) \(own map: (\S+)\)", text)
+    assert shown, text
+    assert (int(shown[1]), int(shown[2])) == (f["index"], col)
+    assert float(shown[3]) == pytest.approx(float(f"{f['cross'][col]:.4g}"), rel=1e-9)
+    assert float(shown[4]) == pytest.approx(float(f"{f['cross'][f['index']]:.4g}"), rel=1e-9)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.locator("#method-pixel figure.heatmap").screenshot(path=str(OUTPUT / "heatmap512-zoomed.png"))
+
+
+def _sort_click(page, table: str, column: int) -> float:
+    """Milliseconds from a click on a heading until the next frame after it is drawn."""
+    return page.evaluate("""([table, column]) => new Promise(done => {
+        const th = document.querySelector(table + " thead th:nth-child(" + column + ")");
+        const start = performance.now();
+        th.click();
+        requestAnimationFrame(() => setTimeout(() => done(performance.now() - start), 0));
+    })""", [table, column])
+
+
+def test_512_row_loss_table_sorts_without_a_stall(served_512, browser):
+    base, _ = served_512
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(base + "layers/block5_conv1.html")
+    page.wait_for_load_state("load")
+    table = "#loss-table-pixel"
+    assert page.locator(f"{table} tbody tr").count() == 512
+    page.locator(f"{table} thead").scroll_into_view_if_needed()  # as a reader clicks it: on screen, drawn
+
+    def column(n: int) -> list[float]:
+        return page.eval_on_selector_all(f"{table} tbody tr > :nth-child({n})", "cells => cells.map(c => "
+                                         "c.dataset.value === '' ? -Infinity : +c.dataset.value)")
+
+    times = []
+    for n, direction in [(2, 1), (2, -1), (6, 1), (6, -1), (1, 1)]:
+        times.append(_sort_click(page, table, n))
+        values = column(n)
+        assert values == sorted(values, reverse=direction < 0), (n, direction)
+    assert page.get_attribute(f"{table} thead th:nth-child(1)", "aria-sort") == "ascending"
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / "sort-512.json").write_text(json.dumps({"milliseconds": times}) + "\n")
+    assert statistics.median(times) < 500, times  # no visible stall; the median: one click may meet a busy CPU
+
+
+def _atlas_layers(thumb: Path, site: Path) -> list:
+    """Every map of all 13 layers, both methods, as the atlas template reads them; each thumbnail links `thumb`."""
+    from types import SimpleNamespace as Record
+
+    from generator.architecture import CHANNELS, receptive_field
+    from generator.store import names
+
+    layers = []
+    for name, channels in CHANNELS.items():
+        methods = tuple(Record(method=method, title=method, filters=tuple(Record(
+            index=k, page=names.filter_page(name, k), status="dead" if k % 9 == 0 else "ok", loss_text=f"{k / 3:.2f}",
+            thumbnail=names.images_url(name, method, names.thumb_name(k))) for k in range(channels)))
+            for method in ("pixel", "natural"))
+        for m in methods:
+            for f in m.filters:
+                (site / f.thumbnail).parent.mkdir(parents=True, exist_ok=True)
+                os.link(thumb, site / f.thumbnail)
+        layers.append(Record(name=name, built=True, page=names.layer_page(name), channels=channels,
+                             receptive_field=receptive_field(name), methods=methods))
+    return layers
+
+
+def test_atlas_of_4224_filters_loads_its_thumbnails_lazily(browser, tmp_path):
+    from PIL import Image
+
+    from generator.site.writer import jinja_environment, templates_dir
+
+    site = tmp_path / "site"
+    shutil.copytree(templates_dir() / "static", site / "static")
+    Image.new("RGB", (96, 96), (90, 120, 200)).save(tmp_path / "t.jpg")
+    layers = _atlas_layers(tmp_path / "t.jpg", site)
+    html = jinja_environment().get_template("atlas.html").render(
+        root="", title="Atlas", layers=layers, weights=None, environment={}, generator_version="test")
+    (site / "atlas.html").write_text(html, encoding="utf-8")
+    with _serving(site) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        responses = _initial_load(page, base + "atlas.html")
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "atlas4224-1280.png"))
+        assert page.locator(".atlas-row img").count() == 2 * 4224
+        assert page.eval_on_selector_all(".atlas-row img", "imgs => imgs.every(i => i.loading === 'lazy' && i.width && i.height)")
+        fetched = [url for url, _ in responses if url.endswith(".jpg")]
+        (OUTPUT / "atlas-4224.json").write_text(json.dumps(
+            {"html_bytes": len(html.encode()), "bytes": sum(size for _, size in responses), "thumbnails": len(fetched)}) + "\n")
+        assert 0 < len(fetched) < 1500, f"{len(fetched)} of 8448 thumbnails fetched up front"

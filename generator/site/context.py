@@ -20,6 +20,13 @@ from .records import (Counts, FilterPage, FilterView, GalleryView, LayerView, Ma
 from .teaching import sample_views, weights_view
 
 
+# the largest cross-activation matrix embedded in its layer page: 64 images x 512 maps (about 230 kB)
+EMBEDDED_CELLS = 64 * 512
+# a filter page names its strongest rivals only: a list of hundreds says no more than the bar chart beside it,
+# and with every map of a layer linked, its length would grow with the filter count (the site quadratically)
+REACHING_LINKS = 24
+
+
 def fmt(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:,.{digits}f}"
 
@@ -61,17 +68,25 @@ def filter_view(layer: str, method: str, f: FilterResult, present: set[int]) -> 
         snapshots=tuple(Snapshot(step, names.images_url(layer, method, names.snapshot_name(f.index, step))) for step in f.snapshots),
         animation=names.images_url(layer, method, names.animation_name(f.index)) if f.snapshots else None,
         high_frequency=f.high_frequency, revived_at=f.revived_at,
-        reaching_links=tuple(MapLink(k, names.filter_page(layer, k) if k in present else None) for k in f.reaching),
+        reaching_links=tuple(MapLink(k, names.filter_page(layer, k) if k in present else None)
+                             for k in f.reaching[:REACHING_LINKS]),
     )
 
 
 def _heatmap_data(result: LayerResult) -> dict[str, Any]:
-    """The numbers behind the heatmap image, for the page's hover and click handlers."""
-    return {
-        "maps": result.channels,
-        "rows": [{"index": f.index, "page": names.filter_page(result.layer, f.index),
-                  "values": [_compact(v) for v in f.cross]} for f in result.filters],
-    }
+    """The numbers behind the heatmap image, for the page's hover and click handlers.
+
+    Up to EMBEDDED_CELLS values ride in the page (it works from file:// too); a larger matrix
+    would outweigh the rest of the page, so the script fetches the values from the public
+    JSON (`data`) the first time the pointer reaches the heatmap.
+    """
+    embed = len(result.filters) * result.channels <= EMBEDDED_CELLS
+    rows = [{"index": f.index, "page": names.filter_page(result.layer, f.index)} for f in result.filters]
+    if embed:
+        for row, f in zip(rows, result.filters):
+            row["values"] = [_compact(v) for v in f.cross]
+    return {"maps": result.channels, "rows": rows,
+            "data": None if embed else names.data_url(result.layer, result.method, "json")}
 
 
 def method_view(result: LayerResult, image_size: int) -> MethodView:

@@ -50,7 +50,7 @@ class FilterView:
     animation: str | None  # URL of the snapshots' animated GIF; None: no snapshots
     high_frequency: float | None  # share of its spectral energy above half Nyquist; None: not measured
     revived_at: int | None  # the step it switched to its map's strongest positions; None: never revived
-    reaching_links: tuple[MapLink, ...]  # `reaching`, each map linked to its filter page
+    reaching_links: tuple[MapLink, ...]  # the strongest of `reaching` (context.REACHING_LINKS), each linked to its filter page
 
 
 @dataclass(frozen=True)
