@@ -54,6 +54,17 @@ def with_bias(model, layer: str, channel: int, value: float):
     return clone
 
 
+def as_from_a_terminal() -> None:
+    """Popen's preexec_fn: Ctrl-C's signal handled as a terminal would deliver it.
+
+    A shell that starts a command in the background (`make test &`, a CI runner) makes it ignore
+    SIGINT, and children inherit that: the interrupt tests would then test nothing.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def write_manifest(folder: Path, text: str) -> Path:
     path = folder / "gallery.yaml"
     path.write_text(text, encoding="utf-8")

@@ -17,7 +17,7 @@ from generator.config import load_manifest
 from generator.site.output import remove_leftovers, site_lock
 from generator.store.locks import BuildLock
 
-from conftest import REPO, write_manifest
+from conftest import REPO, as_from_a_terminal, write_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,8 @@ SLOW = QUICK + """
 def _cli(*args: str, cwd: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-m", "generator", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_from_a_terminal)
 
 
 def _entries(folder: Path, layer: str) -> list[Path]:

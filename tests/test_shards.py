@@ -16,7 +16,7 @@ from generator.config import load_manifest
 from generator.plan.shards import assign, balance, parse_shard, shard_units, unit_flops
 from generator.plan.units import manifest_units
 
-from conftest import REPO, write_manifest
+from conftest import REPO, as_from_a_terminal, write_manifest
 
 SMALL = """
 model: {weights: random, random_seed: 2}
@@ -149,7 +149,8 @@ def test_a_killed_shard_resumes_at_its_unfinished_unit(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
     command = [sys.executable, "-m", "generator", "build", str(path), "--shard", "1/1", "--cache",
                str(tmp_path / "s"), "--no-progress"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=as_from_a_terminal)
     try:
         for line in process.stderr:
             if line.startswith("computing block5_conv1"):
