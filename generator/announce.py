@@ -37,16 +37,14 @@ class PlannedUnit:
 
 def is_cached(store: ResultStore, unit: Unit, weights_sha256: str, precision: str) -> bool:
     """Whether the unit's entry folder exists (whether it is whole is checked when it is loaded)."""
-    return store.entry_dir(unit.layer, unit.method, unit_key(unit, weights_sha256, precision)).is_dir()
+    return plan(store, (unit,), weights_sha256, precision)[0].cached
 
 
 def plan(store: ResultStore, units: tuple[Unit, ...], weights_sha256: str, precision: str) -> list[PlannedUnit]:
     """Each unit's cache key and whether it is in the cache, without reading the entry (the build does)."""
-    planned = []
-    for unit in units:
-        key = unit_key(unit, weights_sha256, precision)
-        planned.append(PlannedUnit(unit, key, store.entry_dir(unit.layer, unit.method, key).is_dir()))
-    return planned
+    keys = [unit_key(unit, weights_sha256, precision) for unit in units]
+    return [PlannedUnit(unit, key, store.entry_dir(unit.layer, unit.method, key).is_dir())
+            for unit, key in zip(units, keys)]
 
 
 def estimate_plan(planned: list[PlannedUnit], rendered: int, rates: Rates | None) -> Estimate:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .announce import announce, is_cached, say, weights_line
 from .compute import Network, build_unit, load_network, prepare_teaching_material
+from .analysis.results import LayerResult
 from .config import LayerJob, Manifest
 from .errors import ConfigError, GalleryError
 from .estimate import Estimate
@@ -21,7 +22,6 @@ from .plan.shards import shard_units
 from .plan.units import Unit, job_units, manifest_units
 from .site import SiteReport, check_output_dir, render_site, site_lock
 from .store import BuildLock, ResultStore
-from .store.jobs import load_job
 from .store.names import CACHE_LOCK
 from .store.shards import write_shard_record
 
@@ -68,8 +68,8 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
     units = manifest_units(manifest, jobs)
     with site_lock(manifest.site_dir), cache_lock(manifest.cache_dir):
         network, announced = start(manifest, store, units, estimate)
-        computed = compute(network, store, units, manifest.precision, progress)
-        reports = tuple(report(store, job, network, manifest.precision, computed) for job in jobs)
+        built = compute(network, store, units, manifest.precision, progress)
+        reports = tuple(report(job, built) for job in jobs)
         site = render_site(manifest, store, network.weights)
     return BuildReport(reports, site, network.weights, announced)
 
@@ -86,11 +86,11 @@ def build_shard(manifest: Manifest, shard: tuple[int, int], cache_dir: Path | No
     store.ensure_writable()
     with cache_lock(store.root):
         network, announced = start(manifest, store, units, estimate, rendered=0)
-        computed = compute(network, store, units, manifest.precision, progress)
+        built = compute(network, store, units, manifest.precision, progress)
         write_shard_record(store, manifest, shard, network.weights, units)
     names = [unit.name for unit in units]
-    return ShardReport(shard, store.root, tuple(n for n in names if n in computed),
-                       tuple(n for n in names if n not in computed), announced)
+    return ShardReport(shard, store.root, tuple(n for n in names if not built[n][1]),
+                       tuple(n for n in names if built[n][1]), announced)
 
 
 def start(manifest: Manifest, store: ResultStore, units: tuple[Unit, ...], estimate: bool,
@@ -107,29 +107,26 @@ def start(manifest: Manifest, store: ResultStore, units: tuple[Unit, ...], estim
 
 
 def compute(network: Network, store: ResultStore, units: tuple[Unit, ...], precision: str,
-            progress: bool) -> set[str]:
-    """Every unit, in order; the names of those computed (not cached). Ctrl-C says how much is kept."""
-    computed: set[str] = set()
+            progress: bool) -> dict[str, tuple[LayerResult, bool]]:
+    """Every unit, in order: its result and whether it was cached, by unit name. Ctrl-C says how much is kept."""
+    built: dict[str, tuple[LayerResult, bool]] = {}
     try:
         for unit in units:
-            if not build_unit(network, store, unit, precision, progress):
-                computed.add(unit.name)
+            built[unit.name] = build_unit(network, store, unit, precision, progress)
     except KeyboardInterrupt as interrupt:
         kept = sum(is_cached(store, unit, network.weights["sha256"], precision) for unit in units)
         interrupt.kept = (kept, len(units))  # type: ignore[attr-defined]  # the CLI says how much
         raise
-    return computed
+    return built
 
 
-def report(store: ResultStore, job: LayerJob, network: Network, precision: str, computed: set[str]) -> LayerReport:
-    cached = load_job(store, job, network.weights["sha256"], precision)
-    if cached is None:
-        raise GalleryError(f"{job.layer} {job.settings.method}: its results are missing from the cache "
-                           "right after computing them; is another program deleting it?")
-    result, counts = cached.result, cached.result.counts()
+def report(job: LayerJob, built: dict[str, tuple[LayerResult, bool]]) -> LayerReport:
+    """A layer-method's line of the summary, from its units' results as the build just had them."""
+    parts = [built[unit.name] for unit in job_units(job)]
+    result = LayerResult.assemble([part for part, _ in parts], job.settings.public())
+    counts = result.counts()
     return LayerReport(result.layer, result.method, len(result.filters), counts["dead"], counts["diverged"],
-                       result.mean_loss(), result.seconds,
-                       cached=not any(unit.name in computed for unit in job_units(job)))
+                       result.mean_loss(), result.seconds, cached=all(cached for _, cached in parts))
 
 
 def render_only(manifest: Manifest) -> SiteReport:

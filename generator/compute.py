@@ -41,22 +41,24 @@ def load_network(manifest: Manifest) -> Network:
     return Network(vgg, with_precision(vgg, manifest.precision), info.public(), environment, on_gpu())
 
 
-def build_unit(network: Network, store: ResultStore, unit: Unit, precision: str, progress: bool) -> bool:
+def build_unit(network: Network, store: ResultStore, unit: Unit, precision: str,
+               progress: bool) -> tuple[LayerResult, bool]:
     """One unit: from the cache if it is there and whole, else computed and stored at once.
 
-    Returns whether it came from the cache."""
+    Returns its result and whether it came from the cache."""
     from .network.device import auto_batch_size
 
     key = unit_key(unit, network.weights["sha256"], precision)
-    if cached(store, unit, key) is not None:
-        return True
+    found = cached(store, unit, key)
+    if found is not None:
+        return found, True
     settings = unit.settings
     batch = settings.batch_size or auto_batch_size(unit.layer, settings.image_size, len(settings.filters), network.gpu)
     # one line as each unit starts: the user (and the fault tests) see what is in flight
     print(f"computing {unit.name}: {len(settings.filters)} filters, batch {batch}", file=sys.stderr, flush=True)
     result, images, snapshots = _compute_halving_on_oom(network, LayerJob(unit.layer, settings), batch, progress)
     store.save(key, result, images, snapshots)
-    return False
+    return result, False
 
 
 def cached(store: ResultStore, unit: Unit, key: str) -> LayerResult | None:
