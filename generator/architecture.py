@@ -76,6 +76,33 @@ def receptive_field(layer: str) -> int:
     return field
 
 
+def field_offset(layer: str) -> int:
+    """How many input pixels the receptive field of map position 0 reaches before pixel 0.
+
+    Each 3x3 'same' conv widens the field by one unit of its input on either side (its zero
+    padding); a 2x2/2 pool widens it on the right only. In input pixels, a conv after n
+    poolings adds 2**n on the left.
+    """
+    offset, jump = 0, 1
+    for name in CONV_LAYER_NAMES[: layer_index(layer) + 1]:
+        if name.endswith("conv1") and name != "block1_conv1":
+            jump *= 2  # the pool in front of this block
+        offset += jump
+    return offset
+
+
+def receptive_box(layer: str, y: int, x: int, height: int, width: int) -> tuple[int, int, int, int]:
+    """The input crop [x0, y0, x1, y1) that map position (y, x) of `layer` sees, clamped to a
+    `height` x `width` input; x1 and y1 are exclusive, as PIL's Image.crop takes them.
+
+    Unclamped, the crop is receptive_field(layer) px wide and centred on
+    (2**n * x + (2**n - 1) / 2) after n poolings.
+    """
+    stride, size, offset = 2 ** pools_before(layer), receptive_field(layer), field_offset(layer)
+    x0, y0 = stride * x - offset, stride * y - offset
+    return max(0, x0), max(0, y0), min(width, x0 + size), min(height, y0 + size)
+
+
 def conv_flops_per_image(layer: str, image_size: int) -> float:
     """Multiply-add FLOPs (2 per MAC) of the forward pass from the input up to `layer`."""
     flops = 0.0

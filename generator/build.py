@@ -18,6 +18,7 @@ from .analysis.results import LayerResult
 from .config import LayerJob, Manifest
 from .errors import ConfigError, GalleryError
 from .estimate import Estimate
+from .examples.stage import PhotoPlan, check_photos, prepare_examples
 from .plan.shards import shard_units
 from .plan.units import Unit, job_units, manifest_units
 from .site import SiteReport, check_output_dir, render_site, site_lock
@@ -66,8 +67,9 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
     check_output_dir(manifest.site_dir)
     store.ensure_writable()
     units = manifest_units(manifest, jobs)
+    photos = check_photos(manifest)  # every photo opened before TensorFlow starts
     with site_lock(manifest.site_dir), cache_lock(manifest.cache_dir):
-        network, announced = start(manifest, store, units, estimate)
+        network, announced = start(manifest, store, units, estimate, photos=photos)
         built = compute(network, store, units, manifest.precision, progress)
         reports = tuple(report(job, built) for job in jobs)
         site = render_site(manifest, store, network.weights)
@@ -84,8 +86,9 @@ def build_shard(manifest: Manifest, shard: tuple[int, int], cache_dir: Path | No
                           "choose a folder outside output.site")
     store = ResultStore(cache_dir)
     store.ensure_writable()
+    photos = check_photos(manifest) if shard[0] == 1 else None  # the first shard computes the examples
     with cache_lock(store.root):
-        network, announced = start(manifest, store, units, estimate, rendered=0)
+        network, announced = start(manifest, store, units, estimate, rendered=0, photos=photos)
         built = compute(network, store, units, manifest.precision, progress)
         write_shard_record(store, manifest, shard, network.weights, units)
     names = [unit.name for unit in units]
@@ -94,8 +97,8 @@ def build_shard(manifest: Manifest, shard: tuple[int, int], cache_dir: Path | No
 
 
 def start(manifest: Manifest, store: ResultStore, units: tuple[Unit, ...], estimate: bool,
-          rendered: int | None = None) -> tuple[Network, Estimate | None]:
-    """TensorFlow, the weights, what the build will do; the teaching material (seconds, cached)."""
+          rendered: int | None = None, photos: PhotoPlan | None = None) -> tuple[Network, Estimate | None]:
+    """TensorFlow, the weights, what the build will do; the teaching material and dataset examples (cached)."""
     store.remove_leftovers()
     network = load_network(manifest)
     store.remember_weights(manifest.weights, network.weights)
@@ -103,6 +106,7 @@ def start(manifest: Manifest, store: ResultStore, units: tuple[Unit, ...], estim
     rendered = len(manifest.jobs) if rendered is None else rendered  # a shard renders nothing
     announced = announce(store, units, rendered, network, manifest.precision) if estimate else None
     prepare_teaching_material(network.vgg, manifest, store, network.weights["sha256"])
+    prepare_examples(network.vgg, manifest, photos, store.root, network.weights["sha256"])
     return network, announced
 
 

@@ -43,7 +43,9 @@ def tables() -> dict[str, list[Row]]:
     gallery = rows(GalleryKeys, only=("title",)) + rows(ModelKeys, "model.") + \
         rows(GalleryKeys, only=("sample_images",)) + rows(OutputKeys, "output.")
     layer = _method_rows() + rows(MethodSettings)
-    out = {"manifest": gallery}
+    from ..examples.settings import ExamplesSettings
+
+    out = {"manifest": gallery, "examples": rows(ExamplesSettings, "examples.")}
     for method in METHODS.values():
         own = rows(method.settings_class, only=section_keys(method.settings_class))
         if method.section:

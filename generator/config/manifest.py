@@ -20,7 +20,7 @@ from .schema import key, keys, parse, sourced, sourced_defaults
 from .yaml_loader import parse_yaml
 
 WEIGHT_SOURCES = ("imagenet", "hed", "random", "auto")
-TOP_KEYS = ("title", "model", "output", "defaults", "layers", "sample_images")
+TOP_KEYS = ("title", "model", "output", "defaults", "layers", "sample_images", "examples")
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,7 @@ class Manifest:
     jobs: tuple[LayerJob, ...] = field(default_factory=tuple)
     precision: str = "float32"  # mixed = bfloat16 compute, float32 weights and Adam
     samples: tuple[Path, ...] = ()  # input images whose feature maps the site shows
+    examples: Any = None  # examples.settings.ExamplesSettings; None: no dataset examples
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -179,7 +180,15 @@ def parse_manifest(data: Any, name: str = "gallery.yaml", base: Path | None = No
     path = (base / model.weights).resolve() if source == "file" else None
     return Manifest(path=base / name, title=gallery.title, site_dir=site_dir, cache_dir=cache_dir,
                     weights=WeightsSpec(source=source, path=path, random_seed=model.random_seed),
-                    jobs=_jobs(name, data), samples=gallery.sample_images, precision=model.precision)
+                    jobs=_jobs(name, data), samples=gallery.sample_images, precision=model.precision,
+                    examples=_examples(name, data.get("examples"), base))
+
+
+def _examples(name: str, value: Any, base: Path) -> Any:
+    """`examples:`: absent or false = none, true = the defaults, a mapping = merged onto them."""
+    from ..examples.settings import EXAMPLES_SECTION
+
+    return EXAMPLES_SECTION(f"{name}: examples", value, {"base": base})
 
 
 def load_manifest(path: str | Path) -> Manifest:
