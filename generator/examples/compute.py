@@ -57,8 +57,8 @@ def stream_photos(vgg, photos: tuple[Photo, ...], layers: tuple[str, ...], setti
     content cannot be decoded is skipped with a warning.
     """
     forward = pre_relu_maps(vgg, layers)
-    top = {layer: StreamingTopK(layer, CHANNELS[layer], settings.top) for layer in layers}
-    bottom = {layer: StreamingTopK(layer, CHANNELS[layer], settings.top, lowest=True)
+    top = {layer: StreamingTopK(layer, CHANNELS[layer], settings.top, settings.per_photo) for layer in layers}
+    bottom = {layer: StreamingTopK(layer, CHANNELS[layer], settings.top, settings.per_photo, lowest=True)
               for layer in layers} if settings.bottom else {}
     used: list[Photo] = []
     for photo in photos:

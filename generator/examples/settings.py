@@ -76,6 +76,9 @@ class ExamplesSettings:
                            "list of files", "`builtin`, a folder, or a list of paths")
     top: int = key(9, checks.integer_in(1, 100, "an integer from 1 to 100"), "patches shown per filter: the "
                    "positions with the highest values of its map over all photos", "1 … 100")
+    per_photo: int = key(2, checks.integer_in(1, 100, "an integer from 1 to 100"), "at most this many of a "
+                         "filter's patches come from one photo, so one large textured photo does not fill the list",
+                         "1 … 100")
     bottom: bool = key(True, checks.boolean, "also the `top` most negative positions (the map's value before "
                        "the ReLU): what the filter suppresses", "`true` / `false`")
     max_size: int = key(512, checks.integer_in(64, 4096, "an integer from 64 to 4096"), "photos whose longer "

@@ -26,9 +26,11 @@ class PhotoPlan:
     photos_hash: str
 
     def key(self, manifest: Manifest, weights_sha256: str) -> str:
-        settings = manifest.examples
-        return examples_key(self.photos_hash, weights_sha256,
-                            {"top": settings.top, "bottom": settings.bottom, "max_size": settings.max_size})
+        from ..config.schema import plain
+
+        # every key but `images`, which the photos' content hash stands for
+        settings = {name: value for name, value in plain(manifest.examples).items() if name != "images"}
+        return examples_key(self.photos_hash, weights_sha256, settings)
 
 
 def check_photos(manifest: Manifest) -> PhotoPlan | None:

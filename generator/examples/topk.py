@@ -84,13 +84,14 @@ def merge(ranked: Ranked, image: int, picks: tuple[np.ndarray, np.ndarray, np.nd
 class StreamingTopK:
     """One layer's running best positions: highest values (top) or lowest (bottom)."""
 
-    def __init__(self, layer: str, channels: int, k: int, lowest: bool = False):
+    def __init__(self, layer: str, channels: int, k: int, per_photo: int | None = None, lowest: bool = False):
         self.radius, self.k, self.lowest = suppression_radius(layer), k, lowest
+        self.per_photo = min(k, per_photo or k)  # the most picks one photo may add
         self.ranked = Ranked.empty(channels, k)
 
     def add(self, maps: np.ndarray, image: int) -> None:
         """Fold one photo's maps, (channels, height, width), into the running best."""
-        self.ranked = merge(self.ranked, image, photo_picks(maps, self.k, self.radius, self.lowest))
+        self.ranked = merge(self.ranked, image, photo_picks(maps, self.per_photo, self.radius, self.lowest))
 
     def entries(self, channel: int) -> list[tuple[int, int, int, float]]:
         """(image, y, x, map value) of one filter, strongest first, empty slots left out."""

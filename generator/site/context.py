@@ -14,6 +14,7 @@ from ..architecture import CHANNELS, receptive_field
 from ..config import Manifest
 from ..methods.registry import method as method_plugin
 from ..store import names
+from .examples import layer_examples, photo_credits
 from .lessons import LESSONS, lessons_context
 from .records import (Counts, FilterPage, FilterView, GalleryView, LayerView, MapLink, MethodView, Revived,
                       Snapshot)
@@ -121,8 +122,9 @@ def filter_pages(layer: str, methods: tuple[MethodView, ...]) -> tuple[FilterPag
     ) for position, index in enumerate(indices))
 
 
-def layer_views(manifest: Manifest, results: dict[tuple[str, str], LayerResult]) -> tuple[LayerView, ...]:
-    """Every manifest layer in manifest order; built ones carry their methods and neighbours."""
+def layer_views(manifest: Manifest, results: dict[tuple[str, str], LayerResult],
+                examples: Any = None) -> tuple[LayerView, ...]:
+    """Every manifest layer in manifest order; built ones carry their methods, neighbours and examples."""
     order = list(dict.fromkeys(job.layer for job in manifest.jobs))
     methods = {name: tuple(method_view(results[(name, job.settings.method)], job.settings.image_size)
                            for job in manifest.jobs
@@ -132,10 +134,12 @@ def layer_views(manifest: Manifest, results: dict[tuple[str, str], LayerResult])
     views = []
     for name in order:
         position = built.index(name) if name in built else None
+        pages = filter_pages(name, methods[name])
         views.append(LayerView(
             name=name, planned=tuple(job.settings.method for job in manifest.jobs if job.layer == name),
             built=position is not None, receptive_field=receptive_field(name), channels=CHANNELS[name],
-            page=names.layer_page(name), methods=methods[name], filter_pages=filter_pages(name, methods[name]),
+            page=names.layer_page(name), methods=methods[name], filter_pages=pages,
+            examples=layer_examples(name, examples, [p.index for p in pages]) if pages else None,
             previous=built[position - 1] if position else None,
             next=built[position + 1] if position is not None and position + 1 < len(built) else None,
         ))
@@ -143,9 +147,11 @@ def layer_views(manifest: Manifest, results: dict[tuple[str, str], LayerResult])
 
 
 def gallery_view(manifest: Manifest, results: dict[tuple[str, str], LayerResult], weights: dict[str, str] | None,
-                 summary: dict | None, samples: Iterable[dict]) -> GalleryView:
-    """Everything the pages show: the layers, the teaching pages and the lessons."""
-    layers = layer_views(manifest, results)
+                 summary: dict | None, samples: Iterable[dict], examples: Any = None) -> GalleryView:
+    """Everything the pages show: the layers, the teaching pages and the lessons.
+
+    `examples`: the cached dataset examples (examples.stage.CachedExamples), or None."""
+    layers = layer_views(manifest, results, examples)
     built = [layer for layer in layers if layer.built]
     return GalleryView(
         title=manifest.title,
@@ -157,4 +163,5 @@ def gallery_view(manifest: Manifest, results: dict[tuple[str, str], LayerResult]
         samples=sample_views(samples, layers),
         lessons=lessons_context(layers),
         lesson_titles=LESSONS,
+        photo_credits=photo_credits(examples),
     )

@@ -1,4 +1,4 @@
-"""The numbers the six lessons quote, read off this gallery's own layer records.
+"""The numbers the lessons quote, read off this gallery's own layer records.
 
 One function per lesson, so each lesson speaks of the images the student is looking at.
 Lessons that compare methods use the layer's method order: the first method is the
@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .examples import examples_lesson
 from .records import (DepthGroup, Example, FieldRow, FilterView, LayerView, LessonRow, LessonsView, Pair, Rival)
 
 LESSONS = (
@@ -20,6 +21,7 @@ LESSONS = (
     ("04-pixel-versus-natural", "Pixel versus natural images"),
     ("05-receptive-fields", "How receptive fields grow with depth"),
     ("06-what-layers-see", "What early, middle and deep layers respond to"),
+    ("07-dataset-examples", "Reading a filter with real photos beside its image"),
 )
 INPUT_SIZE = 224  # the ImageNet input side that lesson 5 measures receptive fields against
 
@@ -126,4 +128,5 @@ def lessons_context(layers: Sequence[LayerView]) -> LessonsView:
         receptive_fields=receptive_fields(layers),
         depths=what_layers_see(built),
         layers_built=len(built),
+        examples=examples_lesson(built),
     )

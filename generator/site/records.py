@@ -122,6 +122,7 @@ class LayerView:
     filter_pages: tuple[FilterPage, ...] = ()  # one per filter of any built method
     previous: str | None = None  # the previous built layer's name; None: this is the first
     next: str | None = None  # the next built layer's name; None: this is the last
+    examples: Any = None  # site.examples.LayerExamples: its dataset examples; None: none computed
 
     @property
     def primary(self) -> MethodView | None:
@@ -272,6 +273,7 @@ class LessonsView:
     receptive_fields: tuple[FieldRow, ...]  # lesson 5: every manifest layer
     depths: dict[str, tuple[DepthGroup, ...]]  # early | middle | deep
     layers_built: int  # how many layers have results
+    examples: Any = None  # lesson 7: site.examples.ExamplesLesson; None: no dataset examples
 
 
 # --------------------------------------------------------------------------- the whole site
@@ -289,6 +291,7 @@ class GalleryView:
     samples: tuple[SampleView, ...]  # one page each
     lessons: LessonsView  # the lesson pages' numbers
     lesson_titles: tuple[tuple[str, str], ...]  # (slug, title) of each lesson, in order
+    photo_credits: tuple = ()  # site.examples.PhotoCredit of each built-in photo (the about page)
 
     def names(self) -> dict[str, Any]:
         """Its fields as template names (shallow: the records stay records)."""

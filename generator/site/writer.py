@@ -26,6 +26,8 @@ from ..store.jobs import CachedJob, load_job
 from .assets import build_record, write_kernels, write_layer_files, write_samples
 from .charts import bar_chart, line_chart
 from .context import fmt, gallery_view
+from ..examples.stage import cached_examples
+from .examples import write_examples
 from .lessons import LESSONS
 from .output import MARKER, check_output_dir, remove_leftovers, swap_in
 from .records import GalleryView
@@ -102,7 +104,8 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
     results = {job: entry.result for job, entry in cached.items()}
     summary = store.load_weights_summary(weights["sha256"]) if weights else None
     samples = load_samples(manifest, store, weights)
-    gallery = gallery_view(manifest, results, weights, summary, [data for _, data in samples])
+    examples = cached_examples(manifest, store.root, weights["sha256"] if weights else None)
+    gallery = gallery_view(manifest, results, weights, summary, [data for _, data in samples], examples)
 
     temp = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.tmp-"))
     try:
@@ -111,6 +114,9 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
             write_layer_files(temp, store, entry.parts, entry.result)
         write_kernels(temp, summary)
         write_samples(temp, store, samples)
+        if examples is not None:
+            shown = {layer.name: [p.index for p in layer.filter_pages] for layer in gallery.layers if layer.examples}
+            write_examples(temp, examples, shown, manifest.examples.top)
         (temp / names.BUILD_RECORD).write_bytes(build_record(results.values()))
         pages = write_pages(temp, gallery)
         (temp / ".nojekyll").write_bytes(b"")

@@ -75,3 +75,13 @@ sample_url = "samples/{}/{}".format  # sample_url(name, file): its image or one 
 lesson_page = "lessons/{}.html".format  # lesson_page(slug)
 
 BUILD_RECORD = "build.json"  # the site's build record: timings and environment (not public data)
+
+# --------------------------------------------------------------------------- dataset examples (site URLs)
+
+examples_data_url = "data/{}/examples.json".format  # examples_data_url(layer): the layer's public examples
+photo_url = "images/photos/{}.jpg".format  # photo_url(name): a photo as fed, which a patch links to
+
+
+def example_tile_url(layer: str, index: int, kind: str, rank: int) -> str:
+    """One patch of a filter's examples (kind `top` or `bottom`, rank 0 = the strongest)."""
+    return f"images/{layer}/examples/f{index:03d}-{kind}-{rank}.jpg"
