@@ -29,6 +29,7 @@ GALLERY = """
 title: Browser test gallery
 model: {weights: random, random_seed: 11}
 sample_images: [sample.png]
+examples: {images: photos, top: 4}
 output: {site: site, cache: cache}
 defaults: {filters: 6, image_size: 32, iterations: 4, lr: 6.0}
 layers:
@@ -78,6 +79,7 @@ def _serving(folder: Path):
 def served(tmp_path_factory):
     folder = tmp_path_factory.mktemp("browser")
     _make_sample(folder / "sample.png")
+    _make_photos(folder / "photos")
     manifest = load_manifest(write_manifest(folder, GALLERY))
     build(manifest, progress=False)
     # a GitHub Pages-like project sub-path is not needed: every link is relative, checked below
@@ -93,6 +95,19 @@ def served_512(tmp_path_factory):
     build(manifest, progress=False)
     with _serving(manifest.site_dir) as base:
         yield base, manifest
+
+
+def _make_photos(folder: Path) -> None:
+    """Photos made here for the dataset examples: noise of different sizes and colour casts."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir()
+    rng = np.random.default_rng(12)
+    for name, (height, width), cast in (("warm", (60, 80), (40, 0, -40)), ("cool", (72, 56), (-40, 0, 40)),
+                                        ("grey", (64, 64), (0, 0, 0))):
+        pixels = rng.integers(60, 196, (height, width, 3)) + np.array(cast)
+        Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(folder / f"{name}.png")
 
 
 def _make_sample(path: Path) -> None:
@@ -174,7 +189,7 @@ def test_every_page_loads_cleanly_and_every_link_resolves(served, browser):
     assert {"/index.html", "/about.html", "/layers/block1_conv1.html", "/layers/block3_conv1.html",
             "/atlas.html", "/handout.html", "/weights.html", "/samples/sample.html", "/lessons/index.html",
             "/lessons/01-activation-maximization.html", "/lessons/06-what-layers-see.html"} <= pages
-    assert len([p for p in pages if p.startswith("/lessons/")]) == 7
+    assert len([p for p in pages if p.startswith("/lessons/")]) == 8
     assert len([p for p in pages if p.startswith("/filters/")]) == filters
     assert checked_files, "no data downloads were linked"
 
@@ -212,6 +227,40 @@ def test_layer_grid_sorting_and_page_weight(served, browser):
     page.click("#method-pixel .heatmap-box", position={"x": 3, "y": 3})
     page.wait_for_load_state("load")
     assert page.url.endswith("/filters/block3_conv1/000.html")
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_examples_toggle_and_filter_page_sections(served, browser, width):
+    """The layer page's third toggle fills the grid with each filter's strongest patch; the filter page shows
+    its top and bottom patches, each linked to its photo, beside the optimized images."""
+    base, manifest = served
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(base + "layers/block3_conv1.html")
+    page.wait_for_load_state("load")
+    assert not page.is_visible("#grid-examples")
+    page.click(".toggle button[data-method=examples]")
+    assert page.is_visible("#grid-examples") and not page.is_visible("#grid-pixel")
+    assert page.get_attribute(".toggle button[data-method=examples]", "aria-pressed") == "true"
+    cells = page.locator("#grid-examples .cell")
+    assert cells.count() == len(manifest.jobs[1].settings.filters)
+    _load_lazy_images(page)
+    assert page.eval_on_selector_all("#grid-examples img", "imgs => imgs.every(i => i.complete && i.naturalWidth > 0)")
+    page.screenshot(path=str(OUTPUT / f"layer-examples-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
+    page.locator("#grid-examples .cell a").first.click()
+    page.wait_for_load_state("load")
+    assert "/filters/block3_conv1/" in page.url
+    section = page.locator("section#examples")
+    section.scroll_into_view_if_needed()
+    _load_lazy_images(page)
+    top, bottom = section.locator("ol.patches").nth(0), section.locator("ol.patches").nth(1)
+    assert 1 <= top.locator("li").count() <= 4 and bottom.locator("li").count() == 4
+    photo = top.locator("a").first.get_attribute("href")
+    assert "images/photos/" in photo and page.request.get(urljoin(page.url, photo)).status == 200
+    assert "the strongest single position in the photos" in section.inner_text()
+    page.screenshot(path=str(OUTPUT / f"filter-examples-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 1
 
 
 def test_arrow_keys_move_between_filter_pages(served, browser):

@@ -21,7 +21,7 @@ def test_readme_key_tables_are_written_from_the_schema():
     from generator.config.docs import rewrite
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert readme.count("<!-- keys: ") == 3
+    assert readme.count("<!-- keys: ") == 4  # manifest, layer, natural, examples
     assert rewrite(readme) == readme, "run: python -m generator.config.docs README.md"
 
 

@@ -79,11 +79,23 @@ def test_plan_prints_units_costs_and_the_balance(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def _photos(folder: Path) -> None:
+    """Two small photos for the dataset examples, which the first shard computes."""
+    import numpy as np
+    from PIL import Image
+
+    (folder / "photos").mkdir()
+    rng = np.random.default_rng(8)
+    for name in ("one", "two"):
+        Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / "photos" / f"{name}.png")
+
+
 def test_three_shards_merged_give_the_bytes_of_one_build(tmp_path, capsys):
     whole, sharded = tmp_path / "whole", tmp_path / "sharded"
     for folder in (whole, sharded):
         folder.mkdir()
-        write_manifest(folder, SMALL)
+        _photos(folder)
+        write_manifest(folder, SMALL + "examples: {images: photos, top: 2}\n")
     assert main(["build", str(whole / "gallery.yaml"), "--no-progress"]) == 0
     for k in (1, 2, 3):
         assert main(["build", str(sharded / "gallery.yaml"), "--shard", f"{k}/3", "--cache",
@@ -94,6 +106,7 @@ def test_three_shards_merged_give_the_bytes_of_one_build(tmp_path, capsys):
     assert main(["site", str(sharded / "gallery.yaml")]) == 0
     for part in ("data", "images"):
         assert _files(sharded / "site" / part) == _files(whole / "site" / part)
+    assert (sharded / "site" / "data" / "block3_conv1" / "examples.json").is_file()
     capsys.readouterr()
     # merging again changes nothing; merging another manifest's shards is refused, and writes nothing
     assert main(["merge", str(sharded / "gallery.yaml"), *caches]) == 0

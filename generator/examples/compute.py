@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..architecture import CHANNELS, CONV_LAYER_NAMES, receptive_box
+from ..architecture import CONV_LAYER_NAMES, receptive_box
 from ..store.files import warn
 from .photos import Photo, read
 from .settings import ExamplesSettings
@@ -57,8 +57,9 @@ def stream_photos(vgg, photos: tuple[Photo, ...], layers: tuple[str, ...], setti
     content cannot be decoded is skipped with a warning.
     """
     forward = pre_relu_maps(vgg, layers)
-    top = {layer: StreamingTopK(layer, CHANNELS[layer], settings.top, settings.per_photo) for layer in layers}
-    bottom = {layer: StreamingTopK(layer, CHANNELS[layer], settings.top, settings.per_photo, lowest=True)
+    channels = {layer: vgg.get_layer(layer).filters for layer in layers}
+    top = {layer: StreamingTopK(layer, channels[layer], settings.top, settings.per_photo) for layer in layers}
+    bottom = {layer: StreamingTopK(layer, channels[layer], settings.top, settings.per_photo, lowest=True)
               for layer in layers} if settings.bottom else {}
     used: list[Photo] = []
     for photo in photos:
@@ -98,7 +99,7 @@ def layer_examples(layer: str, top: StreamingTopK, bottom: StreamingTopK | None,
                    photos: tuple[Photo, ...]) -> list[dict]:
     """Every filter of the layer: its top (post-ReLU) and bottom (pre-ReLU) entries, strongest first."""
     return [{"index": channel, "top": _entries(top, channel, layer, photos, True),
-             "bottom": _entries(bottom, channel, layer, photos, False)} for channel in range(CHANNELS[layer])]
+             "bottom": _entries(bottom, channel, layer, photos, False)} for channel in range(top.channels)]
 
 
 def compute_examples(vgg, photos: tuple[Photo, ...], layers: tuple[str, ...], settings: ExamplesSettings,

@@ -18,8 +18,6 @@ from ..errors import ConfigError
 from ..store.files import warn
 from .settings import ExamplesSettings
 
-WHERE = "examples.images"
-
 
 @dataclass(frozen=True)
 class Photo:
@@ -49,8 +47,8 @@ def _header(path: Path) -> tuple[int, int] | None:
         return None
 
 
-def scan(settings: ExamplesSettings, layers: tuple[str, ...]) -> tuple[Photo, ...]:
-    """The readable photos, each at its fed size; every problem named before anything is computed."""
+def scan(settings: ExamplesSettings, layers: tuple[str, ...], where: str = "examples.images") -> tuple[Photo, ...]:
+    """The readable photos, each at its fed size; every problem named (at `where`) before anything is computed."""
     photos, unreadable = [], []
     for path in settings.images.paths:
         size = _header(path)
@@ -59,30 +57,30 @@ def scan(settings: ExamplesSettings, layers: tuple[str, ...]) -> tuple[Photo, ..
             continue
         photos.append(Photo(path.stem, path, *fed_size(*size, settings.max_size)))
     if not photos:
-        raise ConfigError(f"{WHERE}: none of the {len(unreadable)} files is an image (the first: {unreadable[0]}); "
+        raise ConfigError(f"{where}: none of the {len(unreadable)} files is an image (the first: {unreadable[0]}); "
                           "give PNG or JPEG photos")
     if unreadable:
-        warn(f"{WHERE}: skipped {len(unreadable)} file(s) that are not images, the first: {unreadable[0]}")
-    _check_names(photos)
-    _check_sizes(photos, layers)
+        warn(f"{where}: skipped {len(unreadable)} file(s) that are not images, the first: {unreadable[0]}")
+    _check_names(photos, where)
+    _check_sizes(photos, layers, where)
     return tuple(photos)
 
 
-def _check_names(photos: list[Photo]) -> None:
+def _check_names(photos: list[Photo], where: str) -> None:
     seen: dict[str, Path] = {}
     for photo in photos:
         if photo.name in seen:
-            raise ConfigError(f"{WHERE}: {seen[photo.name].name} and {photo.path.name} share the name "
+            raise ConfigError(f"{where}: {seen[photo.name].name} and {photo.path.name} share the name "
                               f"{photo.name!r}; rename one")
         seen[photo.name] = photo.path
 
 
-def _check_sizes(photos: list[Photo], layers: tuple[str, ...]) -> None:
+def _check_sizes(photos: list[Photo], layers: tuple[str, ...], where: str) -> None:
     deepest = max(layers, key=receptive_field)
     need = receptive_field(deepest)
     for photo in photos:
         if min(photo.width, photo.height) < need:
-            raise ConfigError(f"{WHERE}: {photo.path.name} is {photo.width}×{photo.height} px as fed, smaller than "
+            raise ConfigError(f"{where}: {photo.path.name} is {photo.width}×{photo.height} px as fed, smaller than "
                               f"{deepest}'s receptive field ({need} px); use photos at least {need} px on each side "
                               "(or a larger max_size)")
 

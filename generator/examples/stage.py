@@ -37,7 +37,7 @@ def check_photos(manifest: Manifest) -> PhotoPlan | None:
     """The manifest's photos, every one readable and large enough; None when it asks for no examples."""
     if manifest.examples is None:
         return None
-    photos = scan(manifest.examples, manifest.layers)
+    photos = scan(manifest.examples, manifest.layers, f"{manifest.path.name}: examples.images")
     return PhotoPlan(photos, content_hash(photos))
 
 

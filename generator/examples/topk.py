@@ -41,19 +41,30 @@ def photo_picks(maps: np.ndarray, k: int, radius: int, lowest: bool = False):
     """(scores, y, x), each (channels, k): every filter's k strongest, mutually distant positions in one photo.
 
     `maps` is (channels, height, width); the score is the value (its negation with `lowest`).
-    A pick suppresses at most (2r - 1)^2 positions, so the k (2r - 1)^2 best positions of a
-    filter always hold its k picks: the greedy search runs on those only.
+    Positions are ordered by score, then raster order (the first of equal scores wins). A pick
+    suppresses at most (2r - 1)^2 positions, so a filter's first k (2r - 1)^2 positions in that
+    order always hold its k picks: the greedy search runs on those only, and its result is the
+    one a search over the whole map gives.
     """
     channels, height, width = maps.shape
-    flat = maps.reshape(channels, height * width)
-    count = min(flat.shape[1], k * (2 * radius - 1) ** 2)
-    if count < flat.shape[1]:
-        best = np.argpartition(flat, count - 1, axis=1) if lowest else np.argpartition(flat, -count, axis=1)
-        positions = np.sort(best[:, :count] if lowest else best[:, -count:], axis=1)  # raster order
-    else:
-        positions = np.broadcast_to(np.arange(flat.shape[1]), flat.shape)
-    scores = np.take_along_axis(flat, positions, axis=1).astype(np.float32)
-    return _greedy(-scores if lowest else scores, positions // width, positions % width, k, radius)
+    scores = maps.reshape(channels, height * width)
+    scores = -scores if lowest else scores
+    count = min(scores.shape[1], k * (2 * radius - 1) ** 2)
+    positions = _first(scores, count)
+    values = np.take_along_axis(scores, positions, axis=1).astype(np.float32)
+    return _greedy(values, positions // width, positions % width, k, radius)
+
+
+def _first(scores: np.ndarray, count: int) -> np.ndarray:
+    """(channels, count): each row's first `count` positions by score, ties in raster order; sorted by position."""
+    if count == scores.shape[1]:
+        return np.broadcast_to(np.arange(count), scores.shape)
+    threshold = np.partition(scores, scores.shape[1] - count, axis=1)[:, scores.shape[1] - count, None]
+    above = scores > threshold
+    tied = scores == threshold
+    room = count - above.sum(axis=1, keepdims=True)  # how many of the tied positions still fit
+    keep = above | (tied & (np.cumsum(tied, axis=1) <= room))
+    return np.nonzero(keep)[1].reshape(scores.shape[0], count)
 
 
 def _greedy(scores: np.ndarray, ys: np.ndarray, xs: np.ndarray, k: int, radius: int):
@@ -87,7 +98,7 @@ class StreamingTopK:
     def __init__(self, layer: str, channels: int, k: int, per_photo: int | None = None, lowest: bool = False):
         self.radius, self.k, self.lowest = suppression_radius(layer), k, lowest
         self.per_photo = min(k, per_photo or k)  # the most picks one photo may add
-        self.ranked = Ranked.empty(channels, k)
+        self.channels, self.ranked = channels, Ranked.empty(channels, k)
 
     def add(self, maps: np.ndarray, image: int) -> None:
         """Fold one photo's maps, (channels, height, width), into the running best."""

@@ -19,6 +19,7 @@ from typing import Any
 from ..config import Manifest
 from ..errors import OutputError
 from .cache import CorruptEntry, ResultStore
+from .examples import EXAMPLES
 from .files import new_folder, read_json, write_atomic
 from .locks import BuildLock
 from .names import CACHE_LOCK, RESULT_FILE, SAMPLES, WEIGHTS_SUMMARIES
@@ -172,8 +173,9 @@ def _copy_entry(entry: Entry, target: ResultStore) -> None:
 
 
 def _copy_teaching(source: Path, target: ResultStore) -> None:
-    """Kernel statistics and sample images' maps: the same in every shard, copied where missing."""
-    for folder in (WEIGHTS_SUMMARIES, SAMPLES):
+    """Kernel statistics, sample images' maps and dataset examples (the first shard computes those):
+    the same wherever they were made, copied where missing."""
+    for folder in (WEIGHTS_SUMMARIES, SAMPLES, EXAMPLES):
         for item in sorted((source / folder).glob("*")) if (source / folder).is_dir() else ():
             destination = target.root / folder / item.name
             if item.name.startswith(".") or destination.exists():
