@@ -196,6 +196,29 @@ def test_top_activation_equals_an_independent_recomputation(tmp_path):
                 assert e["box"] == list(receptive_box(layer, e["y"], e["x"], 37, 45))
 
 
+def test_the_build_path_picks_what_the_numpy_reference_picks(tmp_path):
+    """TensorFlow's top_k candidates (the build) and the whole-map numpy search agree, ties included."""
+    from generator.examples.compute import stream_photos
+
+    (tmp_path / "photos").mkdir()
+    rng = np.random.default_rng(6)
+    for name in ("p", "q", "r"):  # few grey levels: many equal values
+        Image.fromarray((rng.integers(0, 3, (30, 34, 3)) * 100).astype(np.uint8)).save(tmp_path / "photos" / f"{name}.png")
+    model = _tiny_vgg()
+    settings = _settings(tmp_path, top=5, per_photo=3)
+    photos = scan(settings, ("block2_conv1",))
+    top, bottom, _ = stream_photos(model, photos, ("block1_conv1", "block2_conv1"), settings)
+    for layer in ("block1_conv1", "block2_conv1"):
+        reference = [StreamingTopK(layer, top[layer].channels, 5, 3, lowest=lowest) for lowest in (False, True)]
+        for index, photo in enumerate(photos):
+            maps = _pre_relu(model, layer, caffe_input(np.asarray(Image.open(photo.path).convert("RGB")))).numpy()[0]
+            for ranker in reference:
+                ranker.add(maps.transpose(2, 0, 1), index)
+        for built, expected in zip((top[layer], bottom[layer]), reference):
+            for channel in range(built.channels):
+                assert [e[:3] for e in built.entries(channel)] == [e[:3] for e in expected.entries(channel)]
+
+
 def test_large_photos_are_resized_and_the_factor_recorded():
     assert fed_size(1000, 500, 512) == (512, 256, 0.512)
     assert fed_size(300, 200, 512) == (300, 200, 1.0)

@@ -19,25 +19,36 @@ from .settings import ExamplesSettings
 from .topk import StreamingTopK
 
 
-def pre_relu_maps(vgg, layers: tuple[str, ...]) -> Callable:
-    """A compiled function: caffe input (1, H, W, 3) -> the layers' pre-ReLU maps (C, H, W), in `layers` order."""
+def candidates_fn(vgg, layers: tuple[str, ...], counts: dict[str, int], bottom: bool) -> Callable:
+    """A compiled function: caffe input (1, H, W, 3) -> per layer, each filter's `counts[layer]` highest
+    pre-ReLU values and flat positions (and, with `bottom`, its lowest), and the map's width.
+
+    top_k orders equal values by position, as topk.photo_picks does, and only these few
+    values per filter leave TensorFlow, never the maps themselves."""
     import tensorflow as tf
 
     deepest = max(CONV_LAYER_NAMES.index(layer) for layer in layers)
     stack = [layer for layer in vgg.layers if layer.name in CONV_LAYER_NAMES[: deepest + 1] or "pool" in layer.name]
 
+    def best(flat, count):
+        found = tf.math.top_k(flat, tf.minimum(count, tf.shape(flat)[1]))
+        return found.values, found.indices
+
     def forward(x):
-        maps = {}
+        out = []
         for layer in stack:
-            if layer.name in CONV_LAYER_NAMES:
-                pre = tf.nn.conv2d(x, layer.kernel, strides=1, padding="SAME") + layer.bias
-                maps[layer.name] = pre
-                x = tf.nn.relu(pre)
-                if len(maps) == deepest + 1:
-                    break
-            else:
+            if layer.name not in CONV_LAYER_NAMES:
                 x = layer(x)
-        return [tf.transpose(maps[layer][0], [2, 0, 1]) for layer in layers]  # (channels, height, width)
+                continue
+            pre = tf.nn.conv2d(x, layer.kernel, strides=1, padding="SAME") + layer.bias
+            if layer.name in layers:
+                flat = tf.reshape(tf.transpose(pre[0], [2, 0, 1]), [tf.shape(pre)[3], -1])  # (C, H*W)
+                out.append((*best(flat, counts[layer.name]), *(best(-flat, counts[layer.name]) if bottom else ()),
+                            tf.shape(pre)[2]))
+            if layer.name == CONV_LAYER_NAMES[deepest]:
+                break
+            x = tf.nn.relu(pre)
+        return out
 
     return tf.function(forward, input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
 
@@ -56,11 +67,13 @@ def stream_photos(vgg, photos: tuple[Photo, ...], layers: tuple[str, ...], setti
     `on_photo` sees each photo as fed (the store keeps it for the site's crops). A photo whose
     content cannot be decoded is skipped with a warning.
     """
-    forward = pre_relu_maps(vgg, layers)
     channels = {layer: vgg.get_layer(layer).filters for layer in layers}
     top = {layer: StreamingTopK(layer, channels[layer], settings.top, settings.per_photo) for layer in layers}
     bottom = {layer: StreamingTopK(layer, channels[layer], settings.top, settings.per_photo, lowest=True)
               for layer in layers} if settings.bottom else {}
+    # ranked by the value before the ReLU: the same order where the map is open, and no ties
+    # among the closed positions (their post-ReLU 0s are left out of the top list)
+    forward = candidates_fn(vgg, layers, {layer: top[layer].candidates for layer in layers}, settings.bottom)
     used: list[Photo] = []
     for photo in photos:
         try:
@@ -68,13 +81,11 @@ def stream_photos(vgg, photos: tuple[Photo, ...], layers: tuple[str, ...], setti
         except (OSError, ValueError) as error:
             warn(f"examples.images: skipped {photo.path.name}, which cannot be decoded ({error})")
             continue
-        for layer, maps in zip(layers, forward(caffe_input(pixels))):
-            # ranked by the value before the ReLU: the same order where the map is open, and no
-            # ties among the closed positions (their post-ReLU 0s are left out of the top list)
-            maps = maps.numpy()
-            top[layer].add(maps, len(used))
+        for layer, found in zip(layers, forward(caffe_input(pixels))):
+            found = [tensor.numpy() for tensor in found]
+            top[layer].add_candidates(found[0], found[1], int(found[-1]), len(used))
             if settings.bottom:
-                bottom[layer].add(maps, len(used))
+                bottom[layer].add_candidates(found[2], found[3], int(found[-1]), len(used))
         used.append(photo)
         if on_photo:
             on_photo(photo, pixels)

@@ -37,22 +37,33 @@ class Ranked:
                    np.zeros(shape, np.int32), np.zeros(shape, np.int32))
 
 
+def candidate_count(k: int, radius: int) -> int:
+    """How many best positions per filter always hold its k picks: a pick suppresses at most (2r - 1)^2."""
+    return k * (2 * radius - 1) ** 2
+
+
 def photo_picks(maps: np.ndarray, k: int, radius: int, lowest: bool = False):
     """(scores, y, x), each (channels, k): every filter's k strongest, mutually distant positions in one photo.
 
     `maps` is (channels, height, width); the score is the value (its negation with `lowest`).
-    Positions are ordered by score, then raster order (the first of equal scores wins). A pick
-    suppresses at most (2r - 1)^2 positions, so a filter's first k (2r - 1)^2 positions in that
-    order always hold its k picks: the greedy search runs on those only, and its result is the
-    one a search over the whole map gives.
+    Positions are ordered by score, then raster order (the first of equal scores wins). The greedy
+    search runs on each filter's first candidate_count positions in that order only, and its result
+    is the one a search over the whole map gives. (The build takes those positions from TensorFlow's
+    top_k, which orders equal values the same way: see examples/compute.py.)
     """
     channels, height, width = maps.shape
     scores = maps.reshape(channels, height * width)
     scores = -scores if lowest else scores
-    count = min(scores.shape[1], k * (2 * radius - 1) ** 2)
-    positions = _first(scores, count)
-    values = np.take_along_axis(scores, positions, axis=1).astype(np.float32)
-    return _greedy(values, positions // width, positions % width, k, radius)
+    positions = _first(scores, min(scores.shape[1], candidate_count(k, radius)))
+    return picks_from_candidates(np.take_along_axis(scores, positions, axis=1), positions, width, k, radius)
+
+
+def picks_from_candidates(scores: np.ndarray, positions: np.ndarray, width: int, k: int, radius: int):
+    """The greedy picks among candidates: (channels, n) scores and their flat map positions, any order."""
+    order = np.argsort(positions, axis=1, kind="stable")  # raster order: argmax takes the first of equals
+    positions = np.take_along_axis(positions, order, axis=1)
+    scores = np.take_along_axis(scores, order, axis=1).astype(np.float32)
+    return _greedy(scores, positions // width, positions % width, k, radius)
 
 
 def _first(scores: np.ndarray, count: int) -> np.ndarray:
@@ -100,9 +111,19 @@ class StreamingTopK:
         self.per_photo = min(k, per_photo or k)  # the most picks one photo may add
         self.channels, self.ranked = channels, Ranked.empty(channels, k)
 
+    @property
+    def candidates(self) -> int:
+        """How many of a filter's best positions in one photo `add_candidates` needs."""
+        return candidate_count(self.per_photo, self.radius)
+
     def add(self, maps: np.ndarray, image: int) -> None:
         """Fold one photo's maps, (channels, height, width), into the running best."""
         self.ranked = merge(self.ranked, image, photo_picks(maps, self.per_photo, self.radius, self.lowest))
+
+    def add_candidates(self, scores: np.ndarray, positions: np.ndarray, width: int, image: int) -> None:
+        """Fold one photo's `candidates` best (score, flat position) per filter into the running best."""
+        picks = picks_from_candidates(scores, positions, width, self.per_photo, self.radius)
+        self.ranked = merge(self.ranked, image, picks)
 
     def entries(self, channel: int) -> list[tuple[int, int, int, float]]:
         """(image, y, x, map value) of one filter, strongest first, empty slots left out."""
