@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -41,6 +41,9 @@ class FilterResult:
     snapshots: tuple[int, ...] = ()  # steps at which an intermediate image was kept
     high_frequency: float | None = None  # share of the image's spectral energy above half Nyquist
     revived_at: int | None = None  # natural: step after which it maximized its map's strongest positions
+    # further views (natural's negative and diverse images): per view, each image's own-map mean (post-ReLU)
+    # under "activation" and, for several images, "similarity" (mean pairwise cosine of their Gram matrices)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_run(cls, run: FilterRun, iterations: int, cross: CrossActivation,
@@ -65,7 +68,9 @@ class FilterResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FilterResult":
         """Every field is required: a record missing one is damaged (the cache format says which fields exist)."""
-        fields = {key: data[key] for key in cls.__dataclass_fields__}
+        # `views` is written only when there are some: records without views are as they always were
+        fields = {key: data[key] for key in cls.__dataclass_fields__ if key != "views"}
+        fields["views"] = dict(data.get("views", {}))
         for key in ("history", "reaching", "cross", "snapshots"):
             fields[key] = tuple(fields[key])
         return cls(**fields)
@@ -109,6 +114,8 @@ class LayerResult:
         for record in data["filters"]:
             for key in ("history", "reaching", "cross", "snapshots"):
                 record[key] = list(record[key])
+            if not record["views"]:
+                del record["views"]
         return data
 
     @classmethod

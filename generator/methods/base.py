@@ -48,6 +48,8 @@ class MethodOutput:
     runs: list[FilterRun]  # in the settings' filter order
     images: np.ndarray  # (N, H, W, 3) uint8: the saved images, in the same order
     snapshots: dict[tuple[int, int], np.ndarray]  # (filter, step) -> uint8 intermediate image
+    # further views of each filter, by name ("negative", "diverse"): (N, images per filter, H, W, 3) uint8
+    views: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class Method(Protocol):

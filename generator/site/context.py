@@ -19,6 +19,7 @@ from .lessons import LESSONS, lessons_context
 from .records import (Counts, FilterPage, FilterView, GalleryView, LayerView, MapLink, MethodView, Revived,
                       Snapshot)
 from .teaching import sample_views, weights_view
+from .views import view_images
 
 
 # the largest cross-activation matrix embedded in its layer page: 64 images x 512 maps (about 230 kB)
@@ -71,6 +72,7 @@ def filter_view(layer: str, method: str, f: FilterResult, present: set[int]) -> 
         high_frequency=f.high_frequency, revived_at=f.revived_at,
         reaching_links=tuple(MapLink(k, names.filter_page(layer, k) if k in present else None)
                              for k in f.reaching[:REACHING_LINKS]),
+        views=view_images(layer, method, f),
     )
 
 

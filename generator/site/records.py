@@ -51,6 +51,7 @@ class FilterView:
     high_frequency: float | None  # share of its spectral energy above half Nyquist; None: not measured
     revived_at: int | None  # the step it switched to its map's strongest positions; None: never revived
     reaching_links: tuple[MapLink, ...]  # the strongest of `reaching` (context.REACHING_LINKS), each linked to its filter page
+    views: tuple = ()  # site.views.ViewImages: its negative and diverse images, when the method made them
 
 
 @dataclass(frozen=True)

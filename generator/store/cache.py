@@ -35,7 +35,7 @@ from .fingerprints import WeightsMemory
 from .images import decode_png, encode_gif, encode_jpeg, encode_png, thumbnail
 from .keys import CACHE_FORMAT, cache_key
 from .names import (ENTRY_IMAGES, RESULT_FILE, WEIGHTS_FILE, animation_name, entry_files, image_name,
-                    snapshot_name, thumb_name)
+                    snapshot_name, thumb_name, view_name)
 from .teaching import TeachingStore
 
 # Names others still import from here; their home is names.py and keys.py.
@@ -83,7 +83,7 @@ def _check_images(folder: Path, result: LayerResult, checksums: dict[str, str]) 
 
 
 def _write_images(folder: Path, result: LayerResult, images: np.ndarray,
-                  snapshots: dict[tuple[int, int], np.ndarray]) -> dict[str, str]:
+                  snapshots: dict[tuple[int, int], np.ndarray], views: dict[str, np.ndarray]) -> dict[str, str]:
     """Each filter's image, thumbnail and snapshots into `folder`; their checksums by name.
 
     The checksums let a reader tell a truncated or edited image from a good one.
@@ -100,6 +100,10 @@ def _write_images(folder: Path, result: LayerResult, images: np.ndarray,
         put(thumb_name(f.index), encode_jpeg(thumbnail(pixels)))
     for (index, step), pixels in sorted(snapshots.items()):
         put(snapshot_name(index, step), encode_png(pixels))
+    for view, per_filter in sorted(views.items()):
+        for f, pixels in zip(result.filters, per_filter):
+            for j, image in enumerate(pixels):
+                put(view_name(f.index, view, j), encode_png(image))
     return checksums
 
 
@@ -147,14 +151,16 @@ class ResultStore:
         ])
 
     def save(self, key: str, result: LayerResult, images: np.ndarray,
-             snapshots: dict[tuple[int, int], np.ndarray] | None = None) -> Path:
+             snapshots: dict[tuple[int, int], np.ndarray] | None = None,
+             views: dict[str, np.ndarray] | None = None) -> Path:
         """Write an entry whole or not at all (see `new_folder`), replacing one that was damaged or outdated.
 
-        `snapshots` maps (filter index, step) to an intermediate uint8 image.
+        `snapshots` maps (filter index, step) to an intermediate uint8 image; `views` a view's name
+        to its (filters, images, H, W, 3) uint8 images.
         """
         final = self.entry_dir(result.layer, result.method, key)
         with new_folder(final) as temp:
-            checksums = _write_images(temp / ENTRY_IMAGES, result, images, snapshots or {})
+            checksums = _write_images(temp / ENTRY_IMAGES, result, images, snapshots or {}, views or {})
             record = {"cache_format": CACHE_FORMAT, "key": key, "files": checksums, "result": result.to_dict()}
             (temp / RESULT_FILE).write_bytes(dumps(record))
         return final

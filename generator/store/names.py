@@ -34,6 +34,7 @@ image_name = "f{:03d}.png".format  # image_name(7): its saved image (PNG, full s
 thumb_name = "t{:03d}.jpg".format  # its grid thumbnail (JPEG)
 snapshot_name = "s{:03d}-{:05d}.png".format  # snapshot_name(7, 32): its image after step 32
 animation_name = "a{:03d}.gif".format  # its snapshots and final image as an animated GIF
+view_name = "v{:03d}-{}-{}.png".format  # view_name(7, "diverse", 2): the third image of filter 7's diverse view
 
 
 def entry_files(result: LayerResult) -> list[str]:
@@ -41,6 +42,8 @@ def entry_files(result: LayerResult) -> list[str]:
     names = []
     for f in result.filters:
         names += [image_name(f.index), thumb_name(f.index)] + [snapshot_name(f.index, s) for s in f.snapshots]
+        names += [view_name(f.index, view, j) for view, record in sorted(f.views.items())
+                  for j in range(len(record["activation"]))]
     return names
 
 
