@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Manifest
+from ..errors import ConfigError
+from ..store.files import warn
 from ..store.examples import ExamplesStore, examples_key
 from .photos import Photo, content_hash, scan
 
@@ -39,6 +41,22 @@ def check_photos(manifest: Manifest) -> PhotoPlan | None:
         return None
     photos = scan(manifest.examples, manifest.layers, f"{manifest.path.name}: examples.images")
     return PhotoPlan(photos, content_hash(photos))
+
+
+def examples_cost(manifest: Manifest, plan: PhotoPlan | None, cache_dir: Path, weights_sha256: str) -> list:
+    """The estimate's share: one forward pass per photo up to the deepest layer the cache lacks."""
+    from ..architecture import CONV_LAYER_NAMES, conv_flops_per_image
+    from ..estimate import FIRST_LAYER, Cost
+
+    if plan is None:
+        return []
+    missing = ExamplesStore(cache_dir).missing(plan.key(manifest, weights_sha256), manifest.layers)
+    if not missing:
+        return []
+    deepest = max(missing, key=CONV_LAYER_NAMES.index)
+    sides = [(photo.width * photo.height) ** 0.5 for photo in plan.photos]  # FLOPs go with the area
+    return [Cost(sum(conv_flops_per_image(deepest, round(side)) for side in sides),
+                 sum(conv_flops_per_image(FIRST_LAYER, round(side)) for side in sides), 0.0)]
 
 
 def prepare_examples(vgg, manifest: Manifest, plan: PhotoPlan | None, cache_dir: Path, weights_sha256: str) -> None:
@@ -82,7 +100,11 @@ def cached_examples(manifest: Manifest, cache_dir: Path, weights_sha256: str | N
     """The examples of the manifest's layers that are in the cache (None: none asked for, or none computed)."""
     if manifest.examples is None or weights_sha256 is None:
         return None
-    plan = check_photos(manifest)
+    try:
+        plan = check_photos(manifest)
+    except ConfigError as error:  # re-rendering must not fail for photos moved since the build
+        warn(f"dataset examples left out: {error}")
+        return None
     store, key = ExamplesStore(cache_dir), plan.key(manifest, weights_sha256)
     photos = store.photos(key)
     layers = {layer: found for layer in manifest.layers if (found := store.layer(key, layer)) is not None}

@@ -152,7 +152,7 @@ class Reading:
 
     layer: str
     layer_page: str
-    method: str  # the method whose image is compared (the layer's last: the most readable)
+    method: str  # the method whose image is compared (the layer's last fed with caffe preprocessing)
     filter: Any  # records.FilterView
     examples: FilterExamples
     ratio: float  # the image's map mean / the strongest photo position
@@ -177,8 +177,14 @@ class ExamplesLesson:
     missed: Reading | None  # the smallest: next to its layer's others, the photos beat its image the most
 
 
+def _compared(layer: Any) -> Any:
+    """The layer's last method whose images are fed as the photos are (caffe preprocessing), or None."""
+    fed_alike = [m for m in layer.methods if m.settings.get("preprocess") == "caffe"]
+    return fed_alike[-1] if fed_alike else None
+
+
 def _readings(layer: Any) -> tuple[list[Reading], int]:
-    m = layer.methods[-1]
+    m = _compared(layer)
     readings, closed = [], 0
     for f in m.filters:
         ex = layer.examples.by_index.get(f.index)
@@ -194,14 +200,14 @@ def examples_lesson(built: list[Any]) -> ExamplesLesson | None:
     """Per layer, how the optimized images compare with the photos; the two filters that differ most."""
     rows, everything = [], []
     for layer in built:
-        if layer.examples is None:
+        if layer.examples is None or _compared(layer) is None:
             continue
         readings, closed = _readings(layer)
         ratios = [r.ratio for r in readings]
         median = float(np.median(ratios)) if ratios else float("nan")
         # a map's mean is far below its peak in early layers: compare filters with their own layer
         everything += [replace(r, relative=r.ratio / median) for r in readings if median > 0]
-        rows.append(ExamplesRow(layer.name, layer.page, layer.methods[-1].method, len(readings), median,
+        rows.append(ExamplesRow(layer.name, layer.page, _compared(layer).method, len(readings), median,
                                 sum(ratio < 1 for ratio in ratios), closed))
     if not rows:
         return None
