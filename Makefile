@@ -8,7 +8,7 @@ LAYERS   ?=
 METHODS  ?=
 PORT     ?= 8000
 
-.PHONY: install gallery gallery-all preview site serve test test-fast bench natural-quality clean
+.PHONY: install gallery gallery-all preview site serve test test-fast bench bench-peers natural-quality clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ gallery: $(STAMP)
 gallery-all: $(STAMP)
 	$(BIN)/vgg-gallery build gallery-all.yaml $(if $(LAYERS),--layers $(LAYERS)) $(if $(METHODS),--methods $(METHODS))
 
-## a quick gallery (preview.yaml: 5 layers, 16 filters, small images) into preview/
+## a quick gallery (preview.yaml: 4 layers, 8 filters, both methods, small images, dataset examples) into preview/
 preview: $(STAMP)
 	$(BIN)/vgg-gallery build preview.yaml
 
@@ -51,11 +51,29 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --threshold-case --mixed
 
+## the whole `vgg-gallery build` of a small job (block4_conv3, 16 filters x 10 steps), command to exit, vs the original loop
+.PHONY: bench-whole
+bench-whole: $(STAMP)
+	$(BIN)/python bench/bench.py --whole-process $(ARGS)
+
+## where a natural step's time goes: its pieces, the loop with one removed, before vs now (docs/PERFORMANCE.md)
+bench-natural: $(STAMP)
+	$(BIN)/python bench/natural_profile.py $(ARGS)
+
 ## render time and site size at 64 vs 512 filters per layer (random weights; fills its cache once, minutes)
 .PHONY: bench-site
 bench-site: $(STAMP)
 	$(BIN)/python bench/site_bench.py $(ARGS)
 
+## dataset examples over the built-in photos and 1,000 synthetic ones: time and peak memory (ARGS="--photos 100")
+.PHONY: bench-examples
+bench-examples: $(STAMP)
+	$(BIN)/python bench/examples_bench.py $(ARGS)
+
 ## pixel vs natural: share of filters activated and high-frequency energy (docs/NATURAL.md)
 natural-quality: $(STAMP)
 	$(BIN)/python bench/natural_quality.py $(ARGS)
+
+## this project's natural method vs Xplique, tf-keras-vis and Lucent on the same work (venvs in .venv-peers/, tens of minutes)
+bench-peers: $(STAMP)
+	$(BIN)/python bench/peers/run.py $(ARGS)

@@ -12,6 +12,7 @@ times are noisy on a shared CPU.
     python bench/bench.py                         # the default cases: an early, a middle, a deep layer
     python bench/bench.py --layer block3_conv3 --filters 8 --steps 5 --image-size 224 --batch-size 8
     python bench/bench.py --threshold-case        # early stopping: half the filters stop after step 1
+    python bench/bench.py --whole-process         # the original loop vs the whole `vgg-gallery build`
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def bench_case(vgg, layer: str, args, peak: float, threshold: float | None = Non
     rows.append(measure(f"generator (batch {batch})",
                         lambda: sum(r.steps for r in pixel_ascent(extractor, settings, batch)), flops, peak))
     if args.mixed:
-        from generator.network.weights import with_precision
+        from generator.network.extractors import with_precision
 
         mixed = truncated(with_precision(vgg, "mixed"), layer)
         pixel_ascent(mixed, warm, batch)
@@ -163,17 +164,87 @@ def _time(fn) -> float:
     return time.perf_counter() - start
 
 
+WHOLE_JOB = """title: whole-process benchmark
+model: {{weights: {weights}}}
+output: {{site: site, cache: cache}}
+defaults: {{methods: [pixel], filters: {filters}, iterations: {steps}, image_size: {size}, lr: {lr}}}
+layers: {{{layer}: {{}}}}
+"""
+
+
+def whole_process(args) -> int:
+    """The original loop here (warm, as above), then the whole `vgg-gallery build` of the same job as a
+    command, command to exit, with a fresh site and cache: first with an empty Keras cache, then with the
+    hed weights extracted there by that first run. `--repeat N` alternates loop and build N times."""
+    import statistics
+    import tempfile
+
+    from generator.network.extractors import truncated
+    from generator.network.weights import load_vgg16
+
+    layer, filters, steps = (args.layer or ["block4_conv3"])[0], args.filters or 16, args.steps or 10
+    print(f"machine: {describe_cpu()}; ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', 'not set')}")
+    print(f"job: {layer}, {filters} filters x {steps} iterations at {args.image_size} px, pixel, "
+          f"weights {args.weights}\n", flush=True)
+    settings = PixelSettings(lr=args.lr, iterations=steps, threshold=None, filters=tuple(range(filters)),
+                             image_size=args.image_size, seed=42, init=(128.0, 148.0), preprocess="none",
+                             batch_size=None)
+    extractor = truncated(load_vgg16(WeightsSpec(source=args.weights))[0], layer)
+    seed_loop(extractor, replace(settings, iterations=1, filters=(0,)))  # warm-up, as bench_case does
+    ratios = []
+    with tempfile.TemporaryDirectory(prefix="bench-whole-") as folder:
+        work = Path(folder)
+        (work / "gallery.yaml").write_text(WHOLE_JOB.format(weights=args.weights, filters=filters, steps=steps,
+                                                            size=args.image_size, lr=args.lr, layer=layer))
+        for round_ in range(args.repeat):
+            original = _time(lambda: seed_loop(extractor, settings))
+            _row("original loop (warm, in this process)", original, "")
+            first = ["whole build, first run: empty Keras cache"] if round_ == 0 else []
+            for name in first + ["whole build, hed weights in Keras cache"]:
+                seconds, took = _whole_build(work)  # the first run extracts the hed weights into work/keras
+                _row(name, seconds, f"ratio {original / seconds:.2f}x  ({took})")
+            ratios.append(original / seconds)
+    if len(ratios) > 1:
+        print(f"\nmedian ratio with the hed weights in the Keras cache, {len(ratios)} rounds: "
+              f"{statistics.median(ratios):.2f}x")
+    return 0
+
+
+def _row(name: str, seconds: float, rest: str) -> None:
+    """One measurement and the 1-minute load average (about 2 with 2 cores busy; more: shared, times too)."""
+    print(f"{name:<46} {seconds:>7.1f} s  (load {os.getloadavg()[0]:.1f})  {rest}".rstrip(), flush=True)
+
+
+def _whole_build(work: Path) -> tuple[float, str]:
+    """`vgg-gallery build` of work/gallery.yaml into a fresh site and cache, timed from command to exit."""
+    import shutil
+    import subprocess
+
+    for name in ("site", "cache"):
+        shutil.rmtree(work / name, ignore_errors=True)
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "KERAS_HOME": str(work / "keras"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "generator", "build", str(work / "gallery.yaml"), "--no-progress"]
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"vgg-gallery build failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return seconds, next(line for line in done.stdout.splitlines() if line.startswith("took "))
+
+
 def peak_memory_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--layer", action="append", help="layer(s) to measure (default: an early, middle, deep one)")
-    parser.add_argument("--filters", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--filters", type=int, default=None, help="default 8 (16 with --whole-process)")
+    parser.add_argument("--steps", type=int, default=None, help="default 4 (10 with --whole-process)")
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--lr", type=float, default=2.5)
     parser.add_argument("--batch-size", type=int, default=None, help="default: what batch_size: auto picks")
@@ -182,7 +253,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-seed", action="store_true", help="measure only the generator")
     parser.add_argument("--mixed", action="store_true", help="also measure precision: mixed (bfloat16 compute)")
     parser.add_argument("--threshold-case", action="store_true", help="also measure early stopping")
-    args = parser.parse_args(argv)
+    parser.add_argument("--repeat", type=int, default=1, help="with --whole-process: rounds of loop and build")
+    parser.add_argument("--whole-process", action="store_true",
+                        help="the original loop vs the whole `vgg-gallery build` command (default block4_conv3)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.whole_process:
+        return whole_process(args)
+    args.filters, args.steps = args.filters or 8, args.steps or 4
 
     import tensorflow as tf
 

@@ -47,18 +47,20 @@ def plan(store: ResultStore, units: tuple[Unit, ...], weights_sha256: str, preci
             for unit, key in zip(units, keys)]
 
 
-def estimate_plan(planned: list[PlannedUnit], rendered: int, rates: Rates | None) -> Estimate:
-    """The build's seconds at these rates: each uncached unit's cost, as its method counts it."""
+def estimate_plan(planned: list[PlannedUnit], rendered: int, rates: Rates | None, extra: tuple = ()) -> Estimate:
+    """The build's seconds at these rates: each uncached unit's cost, as its method counts it, and `extra`
+    work (the dataset examples' forward passes)."""
     costs = [method(p.unit.method).cost(p.unit.layer, p.unit.settings) for p in planned if not p.cached]
-    return estimate_build(costs, cached=len(planned) - len(costs), rendered=rendered, rates=rates)
+    return estimate_build(costs + list(extra), cached=len(planned) - len(costs), rendered=rendered, rates=rates,
+                          units=len(costs))
 
 
 def announce(store: ResultStore, units: tuple[Unit, ...], rendered: int, network: Network,
-             precision: str) -> Estimate:
+             precision: str, extra: tuple = ()) -> Estimate:
     """Calibrate (only if there is work) and say how long the build will take."""
     planned = plan(store, units, network.weights["sha256"], precision)
-    rates = calibrate(network.optimized) if any(not p.cached for p in planned) else None
-    estimate = estimate_plan(planned, rendered, rates)
+    rates = calibrate(network.optimized) if extra or any(not p.cached for p in planned) else None
+    estimate = estimate_plan(planned, rendered, rates, extra)
     say(estimate_line(estimate, machine_words(network), network.weights["source"]))
     return estimate
 

@@ -18,7 +18,7 @@ from .analysis.results import LayerResult
 from .config import LayerJob, Manifest
 from .errors import ConfigError, GalleryError
 from .estimate import Estimate
-from .examples.stage import PhotoPlan, check_photos, prepare_examples
+from .examples.stage import PhotoPlan, check_photos, examples_cost, prepare_examples
 from .plan.shards import shard_units
 from .plan.units import Unit, job_units, manifest_units
 from .site import SiteReport, check_output_dir, render_site, site_lock
@@ -45,6 +45,7 @@ class BuildReport:
     site: SiteReport
     weights: dict[str, str]
     estimate: Estimate | None = None  # what was announced before computing (build(..., estimate=True))
+    first_step: float | None = None  # perf_counter at the end of the first optimization step; None: all cached
 
 
 @dataclass(frozen=True)
@@ -63,17 +64,17 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
     With `estimate`, a second of calibration first, and one line saying how long it will take.
     """
     jobs = manifest.select(layers, methods)
+    photos = check_photos(manifest)  # every photo opened before anything is written or TensorFlow starts
     store = ResultStore(manifest.cache_dir)
     check_output_dir(manifest.site_dir)
     store.ensure_writable()
     units = manifest_units(manifest, jobs)
-    photos = check_photos(manifest)  # every photo opened before TensorFlow starts
     with site_lock(manifest.site_dir), cache_lock(manifest.cache_dir):
         network, announced = start(manifest, store, units, estimate, photos=photos)
         built = compute(network, store, units, manifest.precision, progress)
         reports = tuple(report(job, built) for job in jobs)
         site = render_site(manifest, store, network.weights)
-    return BuildReport(reports, site, network.weights, announced)
+    return BuildReport(reports, site, network.weights, announced, network.first_step.at)
 
 
 def build_shard(manifest: Manifest, shard: tuple[int, int], cache_dir: Path | None = None, *,
@@ -84,9 +85,9 @@ def build_shard(manifest: Manifest, shard: tuple[int, int], cache_dir: Path | No
     if cache_dir == manifest.site_dir or cache_dir.is_relative_to(manifest.site_dir):
         raise ConfigError(f"--cache: {cache_dir} is inside the site folder, which every render replaces; "
                           "choose a folder outside output.site")
+    photos = check_photos(manifest) if shard[0] == 1 else None  # the first shard computes the examples
     store = ResultStore(cache_dir)
     store.ensure_writable()
-    photos = check_photos(manifest) if shard[0] == 1 else None  # the first shard computes the examples
     with cache_lock(store.root):
         network, announced = start(manifest, store, units, estimate, rendered=0, photos=photos)
         built = compute(network, store, units, manifest.precision, progress)
@@ -104,7 +105,8 @@ def start(manifest: Manifest, store: ResultStore, units: tuple[Unit, ...], estim
     store.remember_weights(manifest.weights, network.weights)
     say(weights_line(network.weights))
     rendered = len(manifest.jobs) if rendered is None else rendered  # a shard renders nothing
-    announced = announce(store, units, rendered, network, manifest.precision) if estimate else None
+    extra = tuple(examples_cost(manifest, photos, store.root, network.weights["sha256"]))
+    announced = announce(store, units, rendered, network, manifest.precision, extra) if estimate else None
     prepare_teaching_material(network.vgg, manifest, store, network.weights["sha256"])
     prepare_examples(network.vgg, manifest, photos, store.root, network.weights["sha256"])
     return network, announced

@@ -8,12 +8,13 @@ batch: batching never changes the results, so a smaller batch gives the same ima
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis.results import LayerResult
 from .config import LayerJob, Manifest
 from .errors import ConfigError, GalleryError
+from .estimate import FirstStep
 from .plan.units import Unit
 from .store import CorruptEntry, ResultStore, warn
 from .store.jobs import unit_key
@@ -28,6 +29,7 @@ class Network:
     weights: dict[str, str]  # the public weights record (source, sha256, ...)
     environment: dict[str, str]
     gpu: bool
+    first_step: FirstStep = field(default_factory=FirstStep, compare=False)  # `took ...; first step after`
 
 
 def load_network(manifest: Manifest) -> Network:
@@ -56,8 +58,8 @@ def build_unit(network: Network, store: ResultStore, unit: Unit, precision: str,
     batch = settings.batch_size or auto_batch_size(unit.layer, settings.image_size, len(settings.filters), network.gpu)
     # one line as each unit starts: the user (and the fault tests) see what is in flight
     print(f"computing {unit.name}: {len(settings.filters)} filters, batch {batch}", file=sys.stderr, flush=True)
-    result, images, snapshots = _compute_halving_on_oom(network, LayerJob(unit.layer, settings), batch, progress)
-    store.save(key, result, images, snapshots)
+    result, images, snapshots, views = _compute_halving_on_oom(network, LayerJob(unit.layer, settings), batch, progress)
+    store.save(key, result, images, snapshots, views)
     return result, False
 
 
@@ -98,7 +100,7 @@ def _compute_halving_on_oom(network: Network, job: LayerJob, batch: int, progres
     while True:
         try:
             return _compute_with_progress(network.vgg, job, network.weights, batch, network.environment,
-                                          progress, network.optimized)
+                                          progress, network.optimized, network.first_step)
         except tf.errors.ResourceExhaustedError:
             if batch == 1:
                 raise GalleryError(f"{job.layer}: out of memory even with one image at a time; "
@@ -107,14 +109,19 @@ def _compute_halving_on_oom(network: Network, job: LayerJob, batch: int, progres
             warn(f"{job.layer}: out of memory; retrying with batch_size {batch}")
 
 
-def _compute_with_progress(vgg, job, weights, batch, environment, progress, optimized=None):
+def _compute_with_progress(vgg, job, weights, batch, environment, progress, optimized=None, first_step=None):
     from .analysis.layer import compute_layer
 
+    noted = first_step or (lambda steps: None)
     if not progress:
-        return compute_layer(vgg, job, weights, batch, environment, optimized=optimized)
+        return compute_layer(vgg, job, weights, batch, environment, noted, optimized)
     from tqdm import tqdm
 
     total = len(job.settings.filters) * job.settings.max_steps
     with tqdm(total=total, desc=f"{job.layer} {job.settings.method} (batch {batch})", unit="img-step",
               file=sys.stderr, dynamic_ncols=True, leave=True) as bar:
-        return compute_layer(vgg, job, weights, batch, environment, bar.update, optimized)
+        def on_steps(steps: int) -> None:
+            noted(steps)
+            bar.update(steps)
+
+        return compute_layer(vgg, job, weights, batch, environment, on_steps, optimized)

@@ -35,7 +35,9 @@ from .architecture import conv_flops_per_image
 
 GRADIENT_FACTOR = 2.0  # forward + gradient with respect to the input (see above)
 FIRST_LAYER = "block1_conv1"  # 3 input channels: memory-bound, timed apart (about a fifth of the rate)
-STARTUP_SECONDS = 6.0  # importing TensorFlow (4.5 s) and building VGG16 with its weights (1-1.5 s)
+# importing TensorFlow (4.5 s) and building VGG16 with its weights (0.5 s: the hed weights come from the
+# Keras cache folder, see network/weights_cache.py; their first extraction adds a second, once)
+STARTUP_SECONDS = 5.0
 JOB_SECONDS = 1.0  # per computed work unit: tracing its step and the analysis model
 # per million pixels of saved images (finals and snapshots): PNGs into the cache, then the site's
 # thumbnails and animations from them (64 filters x 4 images at 224 px: 3 s + 4 s)
@@ -97,15 +99,18 @@ class Estimate:
     rates: Rates | None  # measured; None when there was nothing to compute
 
 
-def estimate_build(costs: Iterable[Cost], cached: int, rendered: int, rates: Rates | None) -> Estimate:
-    """The whole command's seconds: fixed costs, then each uncached work unit's work at `rates`."""
+def estimate_build(costs: Iterable[Cost], cached: int, rendered: int, rates: Rates | None,
+                   units: int | None = None) -> Estimate:
+    """The whole command's seconds: fixed costs, then each uncached work unit's work at `rates`
+    (`units`: how many of `costs` are work units, when others follow them; default all)."""
     costs = list(costs)
     compute = 0.0
     if costs:
         if rates is None:
             raise ValueError("rates are needed to estimate work")
         compute = CALIBRATION_SECONDS + CALIBRATION_WARM_UP + sum(cost.seconds(rates) for cost in costs)
-    return Estimate(STARTUP_SECONDS + compute + RENDER_SECONDS * rendered, len(costs), cached, rates)
+    return Estimate(STARTUP_SECONDS + compute + RENDER_SECONDS * rendered,
+                    len(costs) if units is None else units, cached, rates)
 
 
 def about(seconds: float) -> str:
@@ -140,8 +145,24 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def took_line(seconds: float, estimate: Estimate | None) -> str:
-    return f"took {duration(seconds)}" + (f" (estimated {about(estimate.seconds)})" if estimate else "")
+def took_line(seconds: float, estimate: Estimate | None, first_step: float | None = None) -> str:
+    """The summary's last line; `first_step`: seconds from the command's start to its first optimization
+    step (None when nothing was computed: then it says nothing about it)."""
+    took = f"took {duration(seconds)}" + (f" (estimated {about(estimate.seconds)})" if estimate else "")
+    if first_step is None:
+        return took
+    return f"{took}; first step after {f'{first_step:.1f} s' if first_step < 60 else duration(first_step)}"
+
+
+class FirstStep:
+    """A progress callback that notes when the build's first optimization step finished (perf_counter)."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None  # None: no step yet (everything came from the cache)
+
+    def __call__(self, steps: int) -> None:
+        if self.at is None:
+            self.at = time.perf_counter()
 
 
 def calibrate(model: Any, seconds: float = CALIBRATION_SECONDS) -> Rates:

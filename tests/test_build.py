@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -215,6 +216,16 @@ def test_cli_build_prints_the_summary_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "layer" in out and "mean loss" in out and "block2_conv2" in out
     assert main(["site", str(path)]) == 0
+
+
+def test_cli_build_says_when_the_first_step_came_unless_all_was_cached(tmp_path, capsys):
+    path = write_manifest(tmp_path, TINY.replace("block5_conv1: {filters: [7, 2, 300]}", ""))
+    assert main(["build", str(path), "--no-progress"]) == 0
+    took = [line for line in capsys.readouterr().out.splitlines() if line.startswith("took ")]
+    assert len(took) == 1 and re.fullmatch(r"took .*\(estimated .*\); first step after \d+\.\d s", took[0])
+    assert main(["build", str(path), "--no-progress"]) == 0  # everything cached: nothing about a first step
+    took = [line for line in capsys.readouterr().out.splitlines() if line.startswith("took ")]
+    assert len(took) == 1 and "first step" not in took[0]
 
 
 def test_mixed_precision_is_cached_apart_and_close_to_float32(built, tmp_path):

@@ -130,6 +130,21 @@ def test_the_lines_before_and_after_a_build():
     assert duration(3 * 3600 + 5 * 60 + 9) == "3 h 5 min"
 
 
+def test_the_last_line_says_when_the_first_step_came_unless_nothing_was_computed():
+    estimate = Estimate(seconds=235, to_compute=1, cached=0, rates=RATES)
+    assert took_line(220, estimate, 7.14) == "took 3 min 40 s (estimated about 4 minutes); first step after 7.1 s"
+    assert took_line(220, estimate, 75.2) == ("took 3 min 40 s (estimated about 4 minutes); "
+                                              "first step after 1 min 15 s")
+    assert took_line(8, Estimate(seconds=8, to_compute=0, cached=3, rates=None), None) == (
+        "took 8 s (estimated about 8 seconds)")
+    clock = est.FirstStep()
+    assert clock.at is None
+    clock(16)
+    first = clock.at
+    clock(16)
+    assert first is not None and clock.at == first  # only the first step is noted
+
+
 def test_a_cost_in_seconds():
     cost = Cost(flops=30e9, first=10e9, pixels=2e6)
     assert cost.seconds(RATES) == pytest.approx(5 + 2 + 2 * est.SECONDS_PER_MEGAPIXEL + est.JOB_SECONDS)

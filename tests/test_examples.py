@@ -37,11 +37,11 @@ def _tiny_vgg():
     block1_conv1 is a red detector: +1 on R, -1 on G and B (caffe input is BGR), bias 0."""
     import keras
 
-    inputs = keras.Input((None, None, 3))
-    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="block1_conv1")(inputs)
-    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="block1_conv2")(x)
-    x = keras.layers.MaxPooling2D(2, name="block1_pool")(x)
-    x = keras.layers.Conv2D(3, 3, padding="same", activation="relu", name="block2_conv1")(x)
+    x = inputs = keras.Input((None, None, 3))
+    for name, maps in (("block1_conv1", 4), ("block1_conv2", 4), ("block1_pool", 0), ("block2_conv1", 3)):
+        layer = keras.layers.Conv2D(maps, 3, padding="same", activation="relu", name=name) if maps else \
+            keras.layers.MaxPooling2D(2, name=name)
+        x = layer(x)
     model = keras.Model(inputs, x)
     rng = np.random.default_rng(5)
     for layer in model.layers:

