@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import shutil
+import subprocess
 import sys
 import time
 from dataclasses import replace
@@ -197,12 +200,13 @@ def whole_process(args) -> int:
         (work / "gallery.yaml").write_text(WHOLE_JOB.format(weights=args.weights, filters=filters, steps=steps,
                                                             size=args.image_size, lr=args.lr, layer=layer))
         for round_ in range(args.repeat):
+            cpu = time.process_time()
             original = _time(lambda: seed_loop(extractor, settings))
-            _row("original loop (warm, in this process)", original, "")
+            _row("original loop (warm, in this process)", original, time.process_time() - cpu, "")
             first = ["whole build, first run: empty Keras cache"] if round_ == 0 else []
             for name in first + ["whole build, hed weights in Keras cache"]:
-                seconds, took = _whole_build(work)  # the first run extracts the hed weights into work/keras
-                _row(name, seconds, f"ratio {original / seconds:.2f}x  ({took})")
+                seconds, cpu, took = _whole_build(work)  # the first run extracts the hed weights into work/keras
+                _row(name, seconds, cpu, f"ratio {original / seconds:.2f}x  ({took})")
             ratios.append(original / seconds)
     if len(ratios) > 1:
         print(f"\nmedian ratio with the hed weights in the Keras cache, {len(ratios)} rounds: "
@@ -210,33 +214,30 @@ def whole_process(args) -> int:
     return 0
 
 
-def _row(name: str, seconds: float, rest: str) -> None:
-    """One measurement and the 1-minute load average (about 2 with 2 cores busy; more: shared, times too)."""
-    print(f"{name:<46} {seconds:>7.1f} s  (load {os.getloadavg()[0]:.1f})  {rest}".rstrip(), flush=True)
+def _row(name: str, seconds: float, cpu: float, rest: str) -> None:
+    """Wall and CPU seconds, and the 1-minute load average (about 2 with 2 cores busy; more: shared)."""
+    load = os.getloadavg()[0]
+    print(f"{name:<44} {seconds:>6.1f} s (cpu {cpu:>5.1f} s, load {load:.1f})  {rest}".rstrip(), flush=True)
 
 
-def _whole_build(work: Path) -> tuple[float, str]:
+def _whole_build(work: Path) -> tuple[float, float, str]:
     """`vgg-gallery build` of work/gallery.yaml into a fresh site and cache, timed from command to exit."""
-    import shutil
-    import subprocess
-
     for name in ("site", "cache"):
         shutil.rmtree(work / name, ignore_errors=True)
     root = str(Path(__file__).resolve().parents[1])
     env = {**os.environ, "KERAS_HOME": str(work / "keras"),
            "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "generator", "build", str(work / "gallery.yaml"), "--no-progress"]
-    start = time.perf_counter()
+    start, used = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
+    seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime
     if done.returncode != 0:
         raise SystemExit(f"vgg-gallery build failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return seconds, next(line for line in done.stdout.splitlines() if line.startswith("took "))
+    return seconds, cpu, next(line for line in done.stdout.splitlines() if line.startswith("took "))
 
 
 def peak_memory_mb() -> float:
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
