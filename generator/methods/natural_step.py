@@ -3,6 +3,9 @@
 Objective (Olah et al.): the target map's mean *before* the ReLU, so filters that are
 closed on a grey image still get a gradient; for revived filters the mean of the map's
 strongest positions ("fire somewhere" instead of "fire everywhere").
+
+A step is almost all network (docs/PERFORMANCE.md): `target_model` computes only the target
+channels of the last conv and gives the convs below a cheaper backward pass.
 """
 
 from __future__ import annotations
