@@ -73,7 +73,7 @@ def build(manifest: Manifest, layers: list[str] | None = None, *, methods: list[
         network, announced = start(manifest, store, units, estimate, photos=photos)
         built = compute(network, store, units, manifest.precision, progress)
         reports = tuple(report(job, built) for job in jobs)
-        site = render_site(manifest, store, network.weights)
+        site = render_site(manifest, store, network.weights, photos)  # the photos checked once
     return BuildReport(reports, site, network.weights, announced, network.first_step.at)
 
 

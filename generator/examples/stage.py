@@ -96,15 +96,19 @@ class CachedExamples:
     label: str
 
 
-def cached_examples(manifest: Manifest, cache_dir: Path, weights_sha256: str | None) -> CachedExamples | None:
-    """The examples of the manifest's layers that are in the cache (None: none asked for, or none computed)."""
+def cached_examples(manifest: Manifest, cache_dir: Path, weights_sha256: str | None,
+                    plan: PhotoPlan | None = None) -> CachedExamples | None:
+    """The examples of the manifest's layers that are in the cache (None: none asked for, or none computed).
+
+    `plan`: the photos a build has just checked; without it (`site`) they are scanned and hashed here."""
     if manifest.examples is None or weights_sha256 is None:
         return None
-    try:
-        plan = check_photos(manifest)
-    except ConfigError as error:  # re-rendering must not fail for photos moved since the build
-        warn(f"dataset examples left out: {error}")
-        return None
+    if plan is None:
+        try:
+            plan = check_photos(manifest)
+        except ConfigError as error:  # re-rendering must not fail for photos moved since the build
+            warn(f"dataset examples left out: {error}")
+            return None
     store, key = ExamplesStore(cache_dir), plan.key(manifest, weights_sha256)
     photos = store.photos(key)
     layers = {layer: found for layer in manifest.layers if (found := store.layer(key, layer)) is not None}

@@ -34,7 +34,7 @@ from ..config.schema import MethodSettings, key, section
 from . import transforms as tr
 from .base import FilterRun, MethodOutput
 from .natural_step import NaturalStep, target_model
-from .spectral import SPECTRUM_INIT_STD, spectrum_shape, unit_to_uint8
+from .spectral import start_spectra, unit_to_uint8
 
 
 def _revive_at(where: str, value: Any, context: Mapping[str, Any]) -> int:
@@ -198,9 +198,7 @@ def _optimize(compiled: NaturalStep, chunk: list[NaturalRun], settings: NaturalS
     import tensorflow as tf
 
     rngs = [filter_rng(settings.seed, run.index) for run in chunk]
-    spectrum = tf.constant(np.stack([
-        (rng.standard_normal(spectrum_shape(settings.image_size)) * SPECTRUM_INIT_STD).astype(np.float32)
-        for rng in rngs]))
+    spectrum = tf.constant(start_spectra(rngs, settings.image_size))
     m = v = tf.zeros_like(spectrum)
     targets = tf.constant([run.index for run in chunk], tf.int32)
     revived = np.zeros(len(chunk), bool)

@@ -19,7 +19,7 @@ import numpy as np
 from ..architecture import CONV_LAYER_NAMES, block_of
 from . import transforms as tr
 from .adam import adam_update
-from .spectral import SPECTRUM_INIT_STD, caffe_from_unit, frequency_scale, spectrum_shape, spectrum_to_linear, to_rgb
+from .spectral import caffe_from_unit, frequency_scale, spectrum_shape, spectrum_to_linear, start_spectra, to_rgb
 
 if TYPE_CHECKING:
     from .natural import NaturalSettings
@@ -128,9 +128,7 @@ def _optimize(compiled: ViewStep, chunk: list[int], settings: "NaturalSettings",
     import tensorflow as tf
 
     rngs = [np.random.default_rng([settings.seed, index, view_id, j]) for index in chunk for j in range(count)]
-    spectrum = tf.constant(np.stack([
-        (rng.standard_normal(spectrum_shape(settings.image_size)) * SPECTRUM_INIT_STD).astype(np.float32)
-        for rng in rngs]))
+    spectrum = tf.constant(start_spectra(rngs, settings.image_size))
     m = v = tf.zeros_like(spectrum)
     targets = tf.constant(np.repeat(chunk, count), tf.int32)
     for number in range(1, settings.steps + 1):

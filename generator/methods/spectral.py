@@ -33,6 +33,12 @@ def spectrum_shape(size: int) -> tuple[int, int, int, int]:
     return (3, size, size // 2 + 1, 2)
 
 
+def start_spectra(rngs, size: int) -> np.ndarray:
+    """(B, ...) float32 start spectra, one per random stream: normal noise of std SPECTRUM_INIT_STD."""
+    return np.stack([(rng.standard_normal(spectrum_shape(size)) * SPECTRUM_INIT_STD).astype(np.float32)
+                     for rng in rngs])
+
+
 def spectrum_to_linear(spectrum, scale, size: int):
     """(B, 3, size, size//2+1, 2) spectrum -> (B, size, size, 3) image before colour and sigmoid."""
     import tensorflow as tf

@@ -34,7 +34,7 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _target(temp: Path, url: str) -> Path:
+def site_file(temp: Path, url: str) -> Path:
     """The file in the site being assembled that `url` (relative to the site root) names."""
     target = temp / url
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -60,15 +60,15 @@ def write_layer_files(temp: Path, store: ResultStore, parts: tuple[tuple[str, La
     layer, method = result.layer, result.method
     for key, part in parts:
         for name in names.entry_files(part):
-            link_or_copy(store.image_path(layer, method, key, name), _target(temp, names.images_url(layer, method, name)))
+            link_or_copy(store.image_path(layer, method, key, name), site_file(temp, names.images_url(layer, method, name)))
         for f in part.filters:
             if f.snapshots:  # optimization in motion: the snapshots and the final image, animated
                 gif = store.animation(layer, method, key, f.index, f.snapshots)
-                link_or_copy(gif, _target(temp, names.images_url(layer, method, names.animation_name(f.index))))
-    _target(temp, names.data_url(layer, method, "json")).write_bytes(dumps(public_record(result)))
-    _target(temp, names.data_url(layer, method, "csv")).write_text(result.csv_table(), encoding="utf-8")
+                link_or_copy(gif, site_file(temp, names.images_url(layer, method, names.animation_name(f.index))))
+    site_file(temp, names.data_url(layer, method, "json")).write_bytes(dumps(public_record(result)))
+    site_file(temp, names.data_url(layer, method, "csv")).write_text(result.csv_table(), encoding="utf-8")
     heatmap = heatmap_pixels([list(f.cross) for f in result.filters])
-    _target(temp, names.images_url(layer, method, names.HEATMAP)).write_bytes(encode_png(heatmap))
+    site_file(temp, names.images_url(layer, method, names.HEATMAP)).write_bytes(encode_png(heatmap))
 
 
 def write_kernels(temp: Path, summary: dict | None) -> None:
@@ -76,14 +76,14 @@ def write_kernels(temp: Path, summary: dict | None) -> None:
     from ..analysis.teaching import kernel_patch
 
     for k, kernel in enumerate(summary["block1_conv1"] if summary else ()):
-        _target(temp, names.kernel_url(k)).write_bytes(encode_png(kernel_patch(np.asarray(kernel))))
+        site_file(temp, names.kernel_url(k)).write_bytes(encode_png(kernel_patch(np.asarray(kernel))))
 
 
 def write_samples(temp: Path, store: ResultStore, samples: Iterable[tuple[str, dict]]) -> None:
     """Each sample's image and feature-map sheets, linked from its cache entry; `samples`: (key, data)."""
     for key, data in samples:
         for file in [names.SAMPLE_IMAGE] + [names.sheet_name(layer) for layer in data["layers"]]:
-            link_or_copy(store.sample_dir(key) / file, _target(temp, names.sample_url(data["name"], file)))
+            link_or_copy(store.sample_dir(key) / file, site_file(temp, names.sample_url(data["name"], file)))
 
 
 def build_record(results: Iterable[LayerResult]) -> bytes:

@@ -20,6 +20,7 @@ from ..examples.stage import CachedExamples
 from ..store import names
 from ..store.files import dumps
 from ..store.images import decode_png, encode_jpeg
+from .assets import site_file
 
 TILE = 64  # the side a patch is shown at, in CSS px; tiles are written at most this large
 
@@ -124,7 +125,7 @@ def write_examples(temp: Path, found: CachedExamples, shown: dict[str, list[int]
         if layer not in found.layers:
             continue
         record = public_examples(layer, found, indices, top)
-        _write(temp, names.examples_data_url(layer), dumps(record))
+        site_file(temp, names.examples_data_url(layer)).write_bytes(dumps(record))
         for entry in record["filters"]:
             for kind in ("top", "bottom"):
                 for rank, patch in enumerate(entry[kind]):
@@ -133,14 +134,8 @@ def write_examples(temp: Path, found: CachedExamples, shown: dict[str, list[int]
     for name, wanted in sorted(tiles.items()):
         pixels = decode_png(found.store.photo_path(found.key, name).read_bytes())
         for url, box in wanted:
-            _write(temp, url, encode_jpeg(tile_pixels(pixels, box), 90))
-        _write(temp, names.photo_url(name), encode_jpeg(pixels, 90))
-
-
-def _write(temp: Path, url: str, data: bytes) -> None:
-    target = temp / url
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+            site_file(temp, url).write_bytes(encode_jpeg(tile_pixels(pixels, box), 90))
+        site_file(temp, names.photo_url(name)).write_bytes(encode_jpeg(pixels, 90))
 
 
 # --------------------------------------------------------------------------- lesson 7's numbers

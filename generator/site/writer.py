@@ -95,8 +95,11 @@ def load_samples(manifest: Manifest, store: ResultStore, weights: dict[str, str]
     return samples
 
 
-def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] | None) -> SiteReport:
-    """Write the whole site for the manifest from the cache, then swap it into output.site."""
+def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] | None,
+                photos: Any = None) -> SiteReport:
+    """Write the whole site for the manifest from the cache, then swap it into output.site.
+
+    `photos`: the examples' PhotoPlan a build has already checked (None: read it again)."""
     site_dir = manifest.site_dir
     check_output_dir(site_dir)
     remove_leftovers(site_dir)
@@ -104,7 +107,7 @@ def render_site(manifest: Manifest, store: ResultStore, weights: dict[str, str] 
     results = {job: entry.result for job, entry in cached.items()}
     summary = store.load_weights_summary(weights["sha256"]) if weights else None
     samples = load_samples(manifest, store, weights)
-    examples = cached_examples(manifest, store.root, weights["sha256"] if weights else None)
+    examples = cached_examples(manifest, store.root, weights["sha256"] if weights else None, photos)
     gallery = gallery_view(manifest, results, weights, summary, [data for _, data in samples], examples)
 
     temp = Path(tempfile.mkdtemp(dir=site_dir.parent, prefix=f".{site_dir.name}.tmp-"))
