@@ -35,7 +35,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from generator.config import WeightsSpec, load_manifest  # noqa: E402
-from generator.machine import describe_cpu  # noqa: E402
+from generator.machine import describe_cpu, prefer_onednn  # noqa: E402
+
+prefer_onednn()  # the CPU kernels `vgg-gallery` picks (TF_ENABLE_ONEDNN_OPTS=0: TensorFlow's own)
 
 SWITCHES = ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA")  # what decides TensorFlow's CPU kernels
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import GalleryError
+from .machine import prefer_onednn
 from .printing import plan_json, plan_table, site_line, summary_table
 
 EXIT_USAGE = 2
@@ -97,6 +98,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()  # the estimate counts TensorFlow's start, so the measured times do too
+    prefer_onednn()  # before anything imports TensorFlow
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -33,13 +33,14 @@ class Network:
 
 
 def load_network(manifest: Manifest) -> Network:
-    from .machine import describe_cpu
+    from .machine import cpu_kernels, describe_cpu
     from .network.device import environment_info, on_gpu
     from .network.extractors import with_precision
     from .network.weights import load_vgg16
 
     vgg, info = load_vgg16(manifest.weights)
-    environment = {**environment_info(manifest.precision), "cpu": describe_cpu()}  # the build record names it
+    environment = {**environment_info(manifest.precision), "cpu": describe_cpu(),  # the build record names it
+                   "cpu_kernels": cpu_kernels()}
     return Network(vgg, with_precision(vgg, manifest.precision), info.public(), environment, on_gpu())
 
 

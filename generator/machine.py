@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ VECTOR_EXTENSIONS: tuple[tuple[str, str], ...] = (
 )
 
 CPUINFO = Path("/proc/cpuinfo")
+ONEDNN_SWITCH = "TF_ENABLE_ONEDNN_OPTS"  # read once, when TensorFlow is imported
 
 
 @dataclass(frozen=True)
@@ -91,3 +93,31 @@ def short_model(model: str) -> str:
     text = re.sub(r"\s*@.*$", "", text)  # the clock is the nominal one, not what a loaded core runs at
     words = [word for word in text.split() if word not in ("CPU", "Processor", "processor")]
     return " ".join(words) or model
+
+
+def prefer_onednn(environ=os.environ) -> str | None:
+    """Ask for TensorFlow's oneDNN CPU kernels on an x86 CPU with AVX2, unless the user chose already.
+
+    TensorFlow turns oneDNN on by itself only where the CPU has AVX512-VNNI, AVX512-BF16, AVX-VNNI or
+    AMX; on an AVX2-only CPU it falls back to its own kernels, which were slower on every layer measured
+    (2-core AMD EPYC: the natural step 1.27x, a pixel build 1.29x; docs/PERFORMANCE.md). The switch
+    is read when TensorFlow is imported, so this must run first: it does nothing once TensorFlow is
+    loaded, on a CPU without AVX2 or not x86, or when the user set the variable (0 keeps TF's own).
+    Returns the value set, or None when it set nothing.
+    """
+    if "tensorflow" in sys.modules or ONEDNN_SWITCH in environ:
+        return None
+    extensions = cpu_info().extensions
+    if not extensions or "AVX2" not in extensions:
+        return None
+    environ[ONEDNN_SWITCH] = "1"
+    return "1"
+
+
+def cpu_kernels(environ=os.environ) -> str:
+    """Which CPU kernels TensorFlow was asked for, for the build record: 'oneDNN', 'TensorFlow's own' or
+    'TensorFlow's default' (the variable unset: oneDNN only where the CPU has VNNI, BF16 or AMX)."""
+    value = environ.get(ONEDNN_SWITCH)
+    if value is None:
+        return "TensorFlow's default"
+    return "oneDNN" if value.strip().lower() in ("1", "true") else "TensorFlow's own"

@@ -7,6 +7,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from generator.machine import prefer_onednn  # noqa: E402
+
+prefer_onednn()  # the kernels `vgg-gallery` picks, for this process and the builds it starts alike
+
 import numpy as np
 import pytest
 

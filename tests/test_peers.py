@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,6 +120,32 @@ def test_tools_are_ordered_with_this_project_first_and_unknown_ones_refused(caps
     with pytest.raises(SystemExit):
         run.parse_args(["--tools", "lucid"])
     assert "unknown tool" in capsys.readouterr().err
+
+
+def test_lucent_runs_twice_in_one_venv_the_variant_at_a_128_px_model_input(tmp_path, monkeypatch):
+    run = _load("peers_run_variant", "run.py")
+    assert run.parse_args([]).tools[-2:] == ["lucent", "lucent-128"]
+    commands, venvs_asked = [], []
+    monkeypatch.setattr(run.envs, "ensure", lambda tool, rebuild=False: venvs_asked.append(tool) or Path("py"))
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 1)
+
+    monkeypatch.setattr(run.subprocess, "run", fake_run)
+    args = run.parse_args(["--tools", "lucent-128", "--work", str(tmp_path)])
+    assert run.run_tool("lucent-128", args).startswith("failed")
+    assert venvs_asked == ["lucent"]
+    command = commands[0]
+    assert command[1].endswith("tool_lucent.py") and command[-2:] == ["--model-size", "128"]
+    assert command[command.index("--tool") + 1] == "lucent-128"
+    assert score.LABELS["lucent-128"].startswith("Lucent")
+
+
+def test_a_runner_saves_under_the_name_it_is_given(tmp_path):
+    args = common.parse_args("", ["--work", str(tmp_path), "--filters", "1", "--size", "4", "--tool", "lucent-128"])
+    folder = common.save_result(args, "lucent", np.zeros((1, 4, 4, 3), np.uint8), 2.0, 1.0, {}, [])
+    assert folder == tmp_path / "lucent-128" and json.loads((folder / "result.json").read_text())["tool"] == "lucent-128"
 
 
 @pytest.mark.slow

@@ -23,7 +23,8 @@ WEIGHTS_FILE = "weights.npz"  # in the work folder: kernel and bias of each conv
 STARTED = time.perf_counter()  # the runner's start: set-up seconds are counted from here
 
 
-def parse_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
+def parse_args(description: str, argv: list[str] | None = None, extend=None) -> argparse.Namespace:
+    """The arguments every runner takes; extend(parser) adds a runner's own."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--work", type=Path, required=True, help="the bench's work folder")
     parser.add_argument("--layer", default="block4_conv1")
@@ -31,6 +32,9 @@ def parse_args(description: str, argv: list[str] | None = None) -> argparse.Name
     parser.add_argument("--steps", type=int, default=128)
     parser.add_argument("--size", type=int, default=128, help="image side in pixels")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tool", default=None, help="the name its results go under (default: the runner's)")
+    if extend is not None:
+        extend(parser)
     return parser.parse_args(argv)
 
 
@@ -88,6 +92,7 @@ def save_result(args, tool: str, images: np.ndarray, seconds: float, setup_secon
     """Write the 8-bit images and result.json into <work>/<tool>/."""
     from PIL import Image
 
+    tool = args.tool or tool
     folder = args.work / tool
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("f*.png"):

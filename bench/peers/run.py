@@ -1,6 +1,6 @@
 """Peer benchmark: the same feature-visualization work in this project and in peer tools.
 
-    python bench/peers/run.py                       # all tools: ours, xplique, tf-keras-vis, lucent
+    python bench/peers/run.py                       # all: ours, xplique, tf-keras-vis, lucent, lucent-128
     python bench/peers/run.py --tools ours,lucent --steps 8 --filters 2     # a smoke run
     python bench/peers/run.py --score-only          # re-score the images already in the work folder
 
@@ -31,8 +31,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import common  # noqa: E402
 import envs  # noqa: E402
 
-RUNNERS = {"ours": "tool_ours.py", "xplique": "tool_xplique.py", "tf-keras-vis": "tool_tfkerasvis.py",
-           "lucent": "tool_lucent.py"}
+# tool -> (runner, its own arguments). Lucent runs twice: at its default, which upsamples the
+# transformed canvas to 224 px before the model (3x the pixels of a 128 px image), and with
+# render_vis(fixed_image_size=128), the model input the others' work is closest to.
+RUNNERS = {"ours": ("tool_ours.py", []), "xplique": ("tool_xplique.py", []),
+           "tf-keras-vis": ("tool_tfkerasvis.py", []), "lucent": ("tool_lucent.py", []),
+           "lucent-128": ("tool_lucent.py", ["--model-size", "128"])}
+VENV_OF = {"lucent-128": "lucent"}  # a variant runs in its tool's venv
 RUN_TIMEOUT_S = 3600
 DEFAULT_WORK = ROOT / ".bench-peers"
 
@@ -76,15 +81,17 @@ def export_weights(work: Path) -> str:
 def run_tool(tool: str, args) -> str | None:
     """Run one tool's runner in its venv; None when it wrote its result, else why not (one line)."""
     try:
-        python = Path(sys.executable) if tool == "ours" else envs.ensure(tool, args.rebuild_envs)
+        venv = VENV_OF.get(tool, tool)
+        python = Path(sys.executable) if tool == "ours" else envs.ensure(venv, args.rebuild_envs)
     except envs.NotInstallable as error:
         return f"not installable: {error}"
     folder = args.work / tool
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "result.json").unlink(missing_ok=True)
-    command = [str(python), str(HERE / RUNNERS[tool]), "--work", str(args.work), "--layer", args.layer,
-               "--filters", str(args.filters), "--steps", str(args.steps), "--size", str(args.size)]
-    env = dict(os.environ) if tool == "ours" else envs.run_env(tool)
+    runner, own_args = RUNNERS[tool]
+    command = [str(python), str(HERE / runner), "--work", str(args.work), "--layer", args.layer, "--tool", tool,
+               "--filters", str(args.filters), "--steps", str(args.steps), "--size", str(args.size), *own_args]
+    env = dict(os.environ) if tool == "ours" else envs.run_env(venv)
     print(f"running {tool} ...", flush=True)
     load_before = os.getloadavg()[0]
     with open(folder / "log.txt", "w", encoding="utf-8") as log:

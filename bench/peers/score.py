@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 REFERENCE = "ours"
-LABELS = {"ours": "this project (natural)", "xplique": "Xplique", "tf-keras-vis": "tf-keras-vis", "lucent": "Lucent"}
+LABELS = {"ours": "this project (natural)", "xplique": "Xplique", "tf-keras-vis": "tf-keras-vis", "lucent": "Lucent",
+          "lucent-128": "Lucent, 128 px model input"}
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ layers named as Keras names them, Keras kernels (3, 3, in, out) transposed to to
 (out, in, 3, 3), ReLUs separate and not in place, so the hook on the target conv sees its
 output before the ReLU. Lucent at its defaults: param.image(128, batch=N) (fft + decorrelate),
 standard transforms, Adam 0.05, and its upsampling of images under 224 px to 224 before the
-model; preprocess=False (its own is torchvision's normalization, not VGG16's caffe input).
+model (--model-size N: render_vis(fixed_image_size=N) instead); preprocess=False (its own is
+torchvision's normalization, not VGG16's caffe input).
 Objective: the sum of objectives.channel(layer, filter, batch=i). Timed: the render_vis call.
 """
 
@@ -50,7 +51,8 @@ def torch_vgg(torch, weights: dict, upto: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = common.parse_args(__doc__, argv)
+    args = common.parse_args(__doc__, argv, extend=lambda parser: parser.add_argument(
+        "--model-size", type=int, default=None, help="render_vis(fixed_image_size=N): the model's input side"))
     import numpy as np
     import torch
     import lucent
@@ -65,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     setup = common.setup_seconds()
     images, seconds = common.timed(lambda: render.render_vis(
         model, objective, param_f=lambda: param.image(args.size, batch=args.filters), thresholds=(args.steps,),
-        preprocess=False, progress=False, show_image=False))
+        preprocess=False, progress=False, show_image=False, fixed_image_size=args.model_size))
     final = common.unit_to_uint8(images[-1])
-    canvas = max(224, args.size)
+    canvas = (f"{args.model_size} px (fixed_image_size)" if args.model_size
+              else f"{max(224, args.size)} px (Lucent upsamples images under 224 px)")
     notes = [f"spectral + decorrelated, Adam 0.05, standard transforms, pre-ReLU objective; model input "
-             f"{canvas} px (Lucent upsamples images under 224 px), {torch.get_num_threads()} torch threads"]
+             f"{canvas}, {torch.get_num_threads()} torch threads"]
     versions = {"torch-lucent": lucent.__version__, "torch": torch.__version__}
     common.save_result(args, "lucent", final, seconds, setup, versions, notes)
     return 0

@@ -3,7 +3,7 @@
 NaturalSettings at the project's defaults (the same parse a manifest's `natural:` block gets),
 except the bench's filters (one batch), steps and image size. The network is Keras' VGG16
 with the work folder's weights (weights.npz: the `hed` weights), free input size, as
-load_vgg16 builds it. Timed: the natural_ascent call (its one-time tracing included, as each
+load_vgg16 builds it, on the CPU kernels the `vgg-gallery` command picks (machine.prefer_onednn). Timed: the natural_ascent call (its one-time tracing included, as each
 peer's first call includes its own).
 """
 
@@ -44,6 +44,9 @@ def describe(settings, runs, size: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = common.parse_args(__doc__, argv)
+    from generator.machine import prefer_onednn
+
+    prefer_onednn()  # the CPU kernels `vgg-gallery` asks for, before TensorFlow is imported
     import keras
     import tensorflow as tf
 
