@@ -1,4 +1,5 @@
-"""The machine a build runs on, in words: CPU model, cores, the vector extensions its convolutions use.
+"""The machine a build runs on, in words: CPU model, cores, the vector extensions its convolutions use;
+and the CPU kernels TensorFlow is asked for (oneDNN where TensorFlow would not pick it on an AVX2 CPU).
 
 No TensorFlow: the benchmark's header, the build record and the estimate line all name the
 machine, and a time measured on one CPU says little about another without it. The

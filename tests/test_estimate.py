@@ -191,3 +191,39 @@ def test_a_cpu_without_x86_flags_or_without_proc_cpuinfo(monkeypatch, tmp_path):
     cpu = cpu_info()
     assert cpu.extensions is None and cpu.cores >= 1 and cpu.model
     assert short_model("Intel(R) Xeon(R) Processor") == "Intel Xeon"
+
+
+def _prefer_on(monkeypatch, cpuinfo_text: str, environ: dict, tf_loaded: bool = False):
+    import sys
+
+    from generator import machine
+
+    monkeypatch.setattr(machine, "cpu_info", lambda: parse_cpuinfo(cpuinfo_text, 2))
+    if tf_loaded:
+        monkeypatch.setitem(sys.modules, "tensorflow", object())
+    else:
+        monkeypatch.delitem(sys.modules, "tensorflow", raising=False)
+    return machine.prefer_onednn(environ)
+
+
+def test_onednn_is_asked_for_on_an_avx2_cpu_unless_the_user_chose_or_tensorflow_is_loaded(monkeypatch):
+    from generator.machine import ONEDNN_SWITCH, cpu_kernels
+
+    zen2 = "model name\t: AMD EPYC 7B12\nflags\t\t: fpu sse2 avx avx2 fma\n"
+    environ: dict[str, str] = {}
+    assert _prefer_on(monkeypatch, zen2, environ) == "1" and environ == {ONEDNN_SWITCH: "1"}
+    assert cpu_kernels(environ) == "oneDNN"
+    chosen = {ONEDNN_SWITCH: "0"}
+    assert _prefer_on(monkeypatch, zen2, chosen) is None and chosen == {ONEDNN_SWITCH: "0"}
+    assert cpu_kernels(chosen) == "TensorFlow's own"
+    late: dict[str, str] = {}
+    assert _prefer_on(monkeypatch, zen2, late, tf_loaded=True) is None and late == {}  # too late to matter
+    assert cpu_kernels(late) == "TensorFlow's default"
+
+
+def test_onednn_is_left_to_tensorflow_without_avx2_or_off_x86(monkeypatch):
+    old = "model name\t: Intel(R) Core(TM)2 Duo CPU\nflags\t\t: fpu sse2\n"
+    arm = "processor\t: 0\nFeatures\t: fp asimd sve\n"
+    for text in (old, arm):
+        environ: dict[str, str] = {}
+        assert _prefer_on(monkeypatch, text, environ) is None and environ == {}

@@ -107,11 +107,12 @@ class MethodSettings:
         "`all` = every map of the layer", "`all`, a count *N* (the first N maps) or a list of indices")
     batch_size: int | None = key(
         "auto", checks.batch_size, "images optimized together; `auto` = as many as fit in a GPU's memory (all "
-        "when it cannot be read), up to 16 (memory-bounded) on a CPU. Batching does not change the results", "`auto` or integer ≥ 1",
+        "when it cannot be read), up to 16 (memory-bounded) on a CPU. Batching changes the results at most by float rounding", "`auto` or integer ≥ 1",
         fingerprint=False)
     chunk: int = key(
         64, checks.integer_in(1, None, "a positive integer"), "filters per work unit: the unit of computation, "
-        "caching and sharding (a unit's key holds its own filters, so this changes no image)", "integer ≥ 1",
+        "caching and sharding (a unit's key holds its own filters: its batches, so its images, change only by float "
+        "rounding)", "integer ≥ 1",
         fingerprint=False, python_default=64)
 
     method: ClassVar[str] = ""
