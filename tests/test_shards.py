@@ -107,20 +107,6 @@ def test_three_shards_merged_give_the_bytes_of_one_build(tmp_path, capsys):
     assert main(["site", str(sharded / "gallery.yaml")]) == 0
     for part in ("data", "images"):
         assert _files(sharded / "site" / part) == _files(whole / "site" / part)
-    _assert_same_but_rounding(_files(unchunked / "site" / "images"), _files(whole / "site" / "images"))
-
-
-def _assert_same_but_rounding(these: dict[str, bytes], those: dict[str, bytes]) -> None:
-    """The same images, up to float rounding: other batches, on kernels whose sums follow the batch size
-    (oneDNN's AVX2 ones), round differently, and a few steps amplify that into a few grey levels."""
-    import io
-
-    from PIL import Image
-
-    assert set(these) == set(those)
-    for name in (name for name in these if name.endswith(".png")):
-        a, b = (np.asarray(Image.open(io.BytesIO(files[name])), np.int16) for files in (these, those))
-        assert a.shape == b.shape and np.abs(a - b).mean() < 0.5, (name, np.abs(a - b).mean())
     assert (sharded / "site" / "data" / "block3_conv1" / "examples.json").is_file()
     capsys.readouterr()
     # merging again changes nothing; merging another manifest's shards is refused, and writes nothing
