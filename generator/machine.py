@@ -101,7 +101,7 @@ def prefer_onednn(environ=os.environ) -> str | None:
 
     TensorFlow turns oneDNN on by itself only where the CPU has AVX512-VNNI, AVX512-BF16, AVX-VNNI or
     AMX; on an AVX2-only CPU it falls back to its own kernels, which were slower on every layer measured
-    (2-core AMD EPYC: the natural step 1.27x, a pixel build 1.29x; docs/PERFORMANCE.md). The switch
+    (2-core AMD EPYC: whole builds 1.07-1.36x slower by layer; docs/PERFORMANCE.md). The switch
     is read when TensorFlow is imported, so this must run first: it does nothing once TensorFlow is
     loaded, on a CPU without AVX2 or not x86, or when the user set the variable (0 keeps TF's own).
     Returns the value set, or None when it set nothing.

@@ -31,13 +31,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import common  # noqa: E402
 import envs  # noqa: E402
 
-# tool -> (runner, its own arguments). Lucent runs twice: at its default, which upsamples the
-# transformed canvas to 224 px before the model (3x the pixels of a 128 px image), and with
-# render_vis(fixed_image_size=128), the model input the others' work is closest to.
-RUNNERS = {"ours": ("tool_ours.py", []), "xplique": ("tool_xplique.py", []),
-           "tf-keras-vis": ("tool_tfkerasvis.py", []), "lucent": ("tool_lucent.py", []),
-           "lucent-128": ("tool_lucent.py", ["--model-size", "128"])}
-VENV_OF = {"lucent-128": "lucent"}  # a variant runs in its tool's venv
+# tool -> (runner, the venv it runs in (None: this project's), its own arguments). Lucent runs
+# twice: at its default, which upsamples the transformed canvas to 224 px before the model (3x
+# the pixels of a 128 px image), and with render_vis(fixed_image_size=128), the model input the
+# others' work is closest to.
+RUNNERS = {"ours": ("tool_ours.py", None, []), "xplique": ("tool_xplique.py", "xplique", []),
+           "tf-keras-vis": ("tool_tfkerasvis.py", "tf-keras-vis", []), "lucent": ("tool_lucent.py", "lucent", []),
+           "lucent-128": ("tool_lucent.py", "lucent", ["--model-size", "128"])}
 RUN_TIMEOUT_S = 3600
 DEFAULT_WORK = ROOT / ".bench-peers"
 
@@ -80,18 +80,17 @@ def export_weights(work: Path) -> str:
 
 def run_tool(tool: str, args) -> str | None:
     """Run one tool's runner in its venv; None when it wrote its result, else why not (one line)."""
+    runner, venv, own_args = RUNNERS[tool]
     try:
-        venv = VENV_OF.get(tool, tool)
-        python = Path(sys.executable) if tool == "ours" else envs.ensure(venv, args.rebuild_envs)
+        python = Path(sys.executable) if venv is None else envs.ensure(venv, args.rebuild_envs)
     except envs.NotInstallable as error:
         return f"not installable: {error}"
     folder = args.work / tool
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "result.json").unlink(missing_ok=True)
-    runner, own_args = RUNNERS[tool]
     command = [str(python), str(HERE / runner), "--work", str(args.work), "--layer", args.layer, "--tool", tool,
                "--filters", str(args.filters), "--steps", str(args.steps), "--size", str(args.size), *own_args]
-    env = dict(os.environ) if tool == "ours" else envs.run_env(venv)
+    env = dict(os.environ) if venv is None else envs.run_env(venv)
     print(f"running {tool} ...", flush=True)
     load_before = os.getloadavg()[0]
     with open(folder / "log.txt", "w", encoding="utf-8") as log:

@@ -3,8 +3,9 @@
 NaturalSettings at the project's defaults (the same parse a manifest's `natural:` block gets),
 except the bench's filters (one batch), steps and image size. The network is Keras' VGG16
 with the work folder's weights (weights.npz: the `hed` weights), free input size, as
-load_vgg16 builds it, on the CPU kernels the `vgg-gallery` command picks (machine.prefer_onednn). Timed: the natural_ascent call (its one-time tracing included, as each
-peer's first call includes its own).
+load_vgg16 builds it, on the CPU kernels the `vgg-gallery` command picks (machine.prefer_onednn).
+Timed: the natural_ascent call (its one-time tracing included, as each peer's first call
+includes its own).
 """
 
 from __future__ import annotations

@@ -107,7 +107,8 @@ class MethodSettings:
         "`all` = every map of the layer", "`all`, a count *N* (the first N maps) or a list of indices")
     batch_size: int | None = key(
         "auto", checks.batch_size, "images optimized together; `auto` = as many as fit in a GPU's memory (all "
-        "when it cannot be read), up to 16 (memory-bounded) on a CPU. Batching changes the results at most by float rounding", "`auto` or integer ≥ 1",
+        "when it cannot be read), up to 16 (memory-bounded) on a CPU. Batching changes the results at most by "
+        "float rounding", "`auto` or integer ≥ 1",
         fingerprint=False)
     chunk: int = key(
         64, checks.integer_in(1, None, "a positive integer"), "filters per work unit: the unit of computation, "
