@@ -10,6 +10,7 @@ import re
 import shutil
 import statistics
 import threading
+import time
 from collections import deque
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,7 +67,7 @@ def _chromium() -> str:
 def _serving(folder: Path):
     """`folder` over http:// from a thread of this process; yields its base URL."""
     handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = LocalServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -132,6 +133,13 @@ def _load_lazy_images(page) -> None:
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+class LocalServer(http.server.ThreadingHTTPServer):
+    # socketserver's backlog of 5 drops connections when a page asks for hundreds of lazy thumbnails on a busy
+    # machine, and a dropped connection is retried by the kernel only after seconds
+    request_queue_size = 128
+    daemon_threads = True
 
 
 @pytest.fixture(scope="module")
@@ -307,13 +315,33 @@ def test_handout_prints_one_page_per_layer(served, browser):
 # --------------------------------------------------------------------------- 512 filters per layer
 
 
-def _initial_load(page, url: str) -> list[tuple[str, int]]:
-    """(URL, bytes) of every response of a fresh visit to `url`, until the network is idle, before any scrolling."""
+def _initial_load(page, url: str, quiet_ms: float = 1000, limit_s: float = 120) -> list[tuple[str, int]]:
+    """(URL, bytes) of every response of a fresh visit to `url`, until the network is quiet, before any scrolling.
+
+    Quiet: after the load event, no request open and none started or ended for `quiet_ms`. Playwright's own
+    "networkidle" waits the same way but only 30 s and without saying which requests were still open."""
     responses: list[tuple[str, int]] = []
+    pending: set[str] = set()
+    last_change = [time.monotonic()]
+
+    def opened(request):
+        pending.add(request.url)
+        last_change[0] = time.monotonic()
+
+    def closed(request):
+        pending.discard(request.url)
+        last_change[0] = time.monotonic()
+
+    page.on("request", opened)
+    page.on("requestfinished", closed)
+    page.on("requestfailed", closed)
     page.on("response", lambda response: responses.append(
         (response.url, int(response.headers.get("content-length", "0")))))
-    page.goto(url)
-    page.wait_for_load_state("networkidle")
+    page.goto(url, wait_until="load", timeout=limit_s * 1000)
+    deadline = time.monotonic() + limit_s
+    while pending or time.monotonic() - last_change[0] < quiet_ms / 1000:
+        assert time.monotonic() < deadline, f"still loading after {limit_s} s: {sorted(pending)[:5]}"
+        page.wait_for_timeout(100)  # lets Playwright deliver the request events meanwhile
     return responses
 
 
