@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="compute only shard K of N (see 'plan') into the cache, and render nothing")
     build.add_argument("--cache", type=Path, default=None, metavar="DIR",
                        help="with --shard: the cache to compute into (default: the manifest's)")
-    build.add_argument("--no-progress", action="store_true", help="no progress bars")
+    build.add_argument("--no-progress", action="store_true",
+                       help="no progress bars (they are shown only when stderr is a terminal)")
 
     plan = commands.add_parser("plan", help="the work units, their cost and a balanced assignment to N shards")
     plan.add_argument("manifest", nargs="?", default="gallery.yaml")
@@ -137,6 +138,12 @@ def _run(args: argparse.Namespace, started: float) -> int:
     return _serve(manifest.site_dir, args.port)
 
 
+def _progress_bars(args: argparse.Namespace) -> bool:
+    # a bar redrawn with carriage returns fills a log file or a CI log with thousands of lines; there the
+    # "computing <unit>" lines tell the progress
+    return not args.no_progress and sys.stderr.isatty()
+
+
 def _build(args: argparse.Namespace, manifest, started: float) -> int:
     if args.cache is not None:
         raise GalleryError("--cache: only with --shard K/N; a whole build uses the manifest's output.cache")
@@ -144,7 +151,7 @@ def _build(args: argparse.Namespace, manifest, started: float) -> int:
     from .build import build
     from .estimate import took_line
 
-    report = build(manifest, args.layers, methods=args.methods, progress=not args.no_progress, estimate=True)
+    report = build(manifest, args.layers, methods=args.methods, progress=_progress_bars(args), estimate=True)
     print(summary_table(report.layers))
     first_step = None if report.first_step is None else report.first_step - started
     print(took_line(time.perf_counter() - started, report.estimate, first_step))
@@ -163,7 +170,7 @@ def _shard(args: argparse.Namespace, manifest, started: float) -> int:
     from .estimate import took_line
 
     report = build_shard(manifest, shard, args.cache.resolve() if args.cache else None,
-                         progress=not args.no_progress, estimate=True)
+                         progress=_progress_bars(args), estimate=True)
     print(f"shard {shard[0]}/{shard[1]}: {len(report.computed) + len(report.cached)} units "
           f"({len(report.computed)} computed, {len(report.cached)} cached) in {report.cache_dir}")
     print(took_line(time.perf_counter() - started, report.estimate))

@@ -321,15 +321,15 @@ def _initial_load(page, url: str, quiet_ms: float = 1000, limit_s: float = 120) 
     Quiet: after the load event, no request open and none started or ended for `quiet_ms`. Playwright's own
     "networkidle" waits the same way but only 30 s and without saying which requests were still open."""
     responses: list[tuple[str, int]] = []
-    pending: set[str] = set()
+    pending: set = set()  # the Request objects themselves: one URL may be asked for twice at once
     last_change = [time.monotonic()]
 
     def opened(request):
-        pending.add(request.url)
+        pending.add(request)
         last_change[0] = time.monotonic()
 
     def closed(request):
-        pending.discard(request.url)
+        pending.discard(request)
         last_change[0] = time.monotonic()
 
     page.on("request", opened)
@@ -340,7 +340,7 @@ def _initial_load(page, url: str, quiet_ms: float = 1000, limit_s: float = 120) 
     page.goto(url, wait_until="load", timeout=limit_s * 1000)
     deadline = time.monotonic() + limit_s
     while pending or time.monotonic() - last_change[0] < quiet_ms / 1000:
-        assert time.monotonic() < deadline, f"still loading after {limit_s} s: {sorted(pending)[:5]}"
+        assert time.monotonic() < deadline, f"still loading after {limit_s} s: {sorted(r.url for r in pending)[:5]}"
         page.wait_for_timeout(100)  # lets Playwright deliver the request events meanwhile
     return responses
 

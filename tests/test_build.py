@@ -210,11 +210,12 @@ def test_cli_bad_manifest_exits_2_with_one_line_and_keeps_the_site(built):
     assert (folder / "site" / "index.html").read_bytes() == before
 
 
-def test_cli_build_prints_the_summary_table(tmp_path, capsys):
+def test_cli_build_prints_the_summary_table_and_no_bars_into_a_log(tmp_path, capsys):
     path = write_manifest(tmp_path, TINY.replace("block5_conv1: {filters: [7, 2, 300]}", ""))
-    assert main(["build", str(path), "--no-progress"]) == 0
-    out = capsys.readouterr().out
+    assert main(["build", str(path)]) == 0  # stderr captured, as in a log file: not a terminal
+    out, err = capsys.readouterr()
     assert "layer" in out and "mean loss" in out and "block2_conv2" in out
+    assert "computing block2_conv2" in err and "img-step" not in err and "\r" not in err
     assert main(["site", str(path)]) == 0
 
 
